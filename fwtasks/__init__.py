@@ -1,0 +1,1 @@
+"""Invoke tasks: the thin face of fwenv. Each module exposes `ns`, a Collection."""

@@ -1,0 +1,89 @@
+"""Configuration: `[tool.fwenv]` in pyproject.toml, overridden by task options."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import FwenvError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# An image reference we accept: [registry[:port]/]name[:tag]; no shell metacharacters.
+_IMAGE_RE = re.compile(
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
+
+
+def check_image_ref(ref: str) -> str:
+    """Return `ref` if it is a valid Docker image reference, else raise a one-line error."""
+    if not _IMAGE_RE.match(ref):
+        raise FwenvError(
+            f"invalid image name {ref!r}: use lowercase name[:tag] "
+            "(letters, digits, '.', '_', '-'; no spaces or shell characters)"
+        )
+    return ref
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: the nearest directory upwards holding a pyproject.toml with [tool.fwenv]."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        p = d / "pyproject.toml"
+        if p.is_file() and "[tool.fwenv]" in p.read_text(encoding="utf-8"):
+            return d
+    raise FwenvError(f"no pyproject.toml with [tool.fwenv] above {here}: run from the fwenv checkout")
+
+
+@dataclass
+class Config:
+    root: Path
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        """`cfg.get("builder.suite")` reads [tool.fwenv.builder] suite."""
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.get(name, {})
+        return dict(value) if isinstance(value, dict) else {}
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / str(self.get("output_dir", "output"))
+
+    @property
+    def builder_image(self) -> str:
+        return str(self.get("builder_image", "guix-pack-builder"))
+
+    @property
+    def env_image(self) -> str:
+        return str(self.get("env_image", "coreboot-build-env"))
+
+    @property
+    def env_tag(self) -> str:
+        return str(self.get("env_tag", "latest"))
+
+
+def load_config(root: Path | None = None) -> Config:
+    root = Path(root).resolve() if root else find_root()
+    path = root / "pyproject.toml"
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FwenvError(f"{path} not found: run from the fwenv checkout") from None
+    except tomllib.TOMLDecodeError as e:
+        raise FwenvError(f"{path}: {e}: fix the TOML syntax") from None
+    return Config(root=root, data=doc.get("tool", {}).get("fwenv", {}))

@@ -1,0 +1,235 @@
+"""The Docker engine, through the docker SDK (no CLI text parsing).
+
+`ContainerSpec` describes a container once; it yields both the SDK call and the equivalent
+`docker run` line that `--dry-run` prints.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import FwenvError
+
+FIX_ENGINE = "install and start it: sudo scripts/setup (or apt-get install docker.io; dockerd &)"
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: str  # host path (bind) or volume name (volume)
+    target: str
+    read_only: bool = False
+    kind: str = "bind"  # bind | volume
+
+    def cli(self) -> str:
+        ro = ",readonly" if self.read_only else ""
+        return f"type={self.kind},source={self.source},target={self.target}{ro}"
+
+
+@dataclass
+class ContainerSpec:
+    """Everything about a container we start. Defaults are the hermetic, least-privilege ones."""
+
+    image: str
+    command: Sequence[str] = ()
+    mounts: Sequence[Mount] = ()
+    network: str = "none"
+    user: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    security_opt: Sequence[str] = ()
+    cap_add: Sequence[str] = ()
+    entrypoint: Sequence[str] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    init: bool = True  # reap zombies, forward signals
+
+    def cli(self, detach: bool = False) -> list[str]:
+        """The equivalent `docker run` argv (for `--dry-run` and error messages)."""
+        a = ["docker", "run", "-d" if detach else "--rm", f"--network={self.network}"]
+        if self.init:
+            a.append("--init")
+        for m in self.mounts:
+            a += ["--mount", m.cli()]
+        if self.user:
+            a += ["--user", self.user]
+        for k, v in self.env.items():
+            a += ["-e", f"{k}={v}"]
+        if self.workdir:
+            a += ["-w", self.workdir]
+        for s in self.security_opt:
+            a += ["--security-opt", s]
+        for c in self.cap_add:
+            a += ["--cap-add", c]
+        if self.entrypoint is not None:
+            a += ["--entrypoint", shlex.join(self.entrypoint)]
+        return [*a, self.image, *self.command]
+
+    def create_kwargs(self) -> dict[str, Any]:
+        from docker.types import Mount as DMount
+
+        kw: dict[str, Any] = dict(
+            image=self.image,
+            command=list(self.command) or None,
+            mounts=[
+                DMount(m.target, m.source, type=m.kind, read_only=m.read_only) for m in self.mounts
+            ],
+            network_mode=self.network,
+            environment=dict(self.env),
+            working_dir=self.workdir,
+            security_opt=list(self.security_opt) or None,
+            cap_add=list(self.cap_add) or None,
+            labels={"org.fwenv.ephemeral": "1", **self.labels},
+            init=self.init,
+            detach=True,
+        )
+        if self.user:
+            kw["user"] = self.user
+        if self.entrypoint is not None:
+            kw["entrypoint"] = list(self.entrypoint)
+        return kw
+
+
+class Engine:
+    """A connected Docker engine."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @classmethod
+    def connect(cls) -> Engine:
+        try:
+            import docker
+
+            client = docker.from_env(timeout=600)
+            client.ping()
+        except Exception as e:  # DockerException, connection errors, missing socket
+            reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+            raise FwenvError(f"no Docker engine answers ({reason}): {FIX_ENGINE}") from None
+        return cls(client)
+
+    # -- images -------------------------------------------------------------------------------
+    def image(self, ref: str) -> Any | None:
+        import docker.errors
+
+        try:
+            return self.client.images.get(ref)
+        except docker.errors.ImageNotFound:
+            return None
+
+    def images_labelled(self, key: str, value: str) -> list[Any]:
+        return list(self.client.images.list(filters={"label": f"{key}={value}"}))
+
+    def import_tar(self, path: Path, changes: Sequence[str] = ()) -> str:
+        """`docker import` a rootfs tarball, untagged; return the image id."""
+        out = self.client.api.import_image_from_file(str(path), changes=list(changes) or None)
+        image_id = ""
+        for line in str(out).splitlines():
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if "error" in msg:
+                raise FwenvError(f"docker import of {path.name} failed: {msg['error']}")
+            image_id = msg.get("status", image_id)
+        if not image_id.startswith("sha256:"):
+            raise FwenvError(f"docker import of {path.name} gave no image id: {str(out)[:200]}")
+        return image_id
+
+    def load_tar(self, path: Path) -> list[Any]:
+        """`docker load` an image archive; return the loaded images."""
+        import docker.errors
+
+        try:
+            with open(path, "rb") as f:
+                return list(self.client.images.load(f))
+        except docker.errors.APIError as e:
+            raise FwenvError(
+                f"docker load of {path.name} failed: {e.explanation or e}: "
+                "the archive is damaged; rebuild it (invoke guix.pack --force)"
+            ) from None
+
+    def tag(self, image_id: str, ref: str) -> None:
+        repo, _, tag = ref.rpartition(":") if ":" in ref.split("/")[-1] else (ref, "", "latest")
+        self.client.images.get(image_id).tag(repo, tag)
+
+    def remove_image(self, ref: str) -> None:
+        import docker.errors
+
+        try:
+            self.client.images.remove(ref, force=True)
+        except docker.errors.ImageNotFound:
+            pass
+
+    # -- containers ---------------------------------------------------------------------------
+    def run(self, spec: ContainerSpec, on_line: Callable[[str], None] | None = None) -> tuple[int, str]:
+        """Run a container to completion; stream its output; always remove it (also on ^C)."""
+        container = self.create(spec)
+        try:
+            container.start()
+            chunks: list[str] = []
+            buf = ""
+            for raw in container.logs(stream=True, follow=True):
+                text = raw.decode("utf-8", "replace")
+                chunks.append(text)
+                if on_line:
+                    buf += text
+                    *lines, buf = buf.split("\n")
+                    for ln in lines:
+                        on_line(ln)
+            if on_line and buf:
+                on_line(buf)
+            code = int(container.wait()["StatusCode"])
+            return code, "".join(chunks)
+        finally:
+            self._remove(container)
+
+    def create(self, spec: ContainerSpec) -> Any:
+        import docker.errors
+
+        try:
+            return self.client.containers.create(**spec.create_kwargs())
+        except docker.errors.ImageNotFound:
+            raise FwenvError(f"image {spec.image} not found: build it first") from None
+        except docker.errors.APIError as e:
+            raise FwenvError(f"cannot create a container from {spec.image}: {e.explanation}") from None
+
+    @contextmanager
+    def started(self, spec: ContainerSpec) -> Iterator[Any]:
+        """A long-lived container for `exec`s; removed when the block ends, however it ends."""
+        container = self.create(spec)
+        try:
+            container.start()
+            yield container
+        finally:
+            self._remove(container)
+
+    @staticmethod
+    def _remove(container: Any) -> None:
+        try:
+            container.remove(force=True, v=True)
+        except Exception:  # already gone
+            pass
+
+    # -- volumes ------------------------------------------------------------------------------
+    def volume_exists(self, name: str) -> bool:
+        import docker.errors
+
+        try:
+            self.client.volumes.get(name)
+            return True
+        except docker.errors.NotFound:
+            return False
+
+    def remove_volume(self, name: str) -> bool:
+        import docker.errors
+
+        try:
+            self.client.volumes.get(name).remove(force=True)
+            return True
+        except docker.errors.NotFound:
+            return False

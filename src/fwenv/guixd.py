@@ -1,0 +1,195 @@
+"""guix-daemon inside a builder container: the one way fwenv runs Guix.
+
+`guix_session()` starts a builder container whose main process is guix-daemon, waits for
+the daemon socket, and yields a session whose `exec()` runs guix commands in it. The
+container is removed when the block ends, also on errors and Ctrl-C.
+
+Privileges per daemon mode (measured, see README "Container privileges"; never --privileged):
+- unprivileged (default): the daemon runs as the `guix-daemon` user and isolates builds with
+  user namespaces; needs seccomp=unconfined (clone/unshare, personality) and
+  systempaths=unconfined (mounting a fresh /proc in the build sandbox). No capabilities.
+- build-users: root daemon with guixbuilder users and chroot builds; needs CAP_SYS_ADMIN
+  (mounts), CAP_NET_ADMIN (loopback in the build namespace) and seccomp=unconfined.
+- no-chroot: root daemon with --disable-chroot: impure builds, `guix build --check` fails.
+  Only seccomp=unconfined. For diagnosis, not for releases.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .engine import ContainerSpec, Engine, Mount
+from .errors import FwenvError
+from .plan import Runner, render
+
+SOCKET = "/var/guix/daemon-socket/socket"
+GUIX_ENV = {"LC_ALL": "C.UTF-8", "TZ": "UTC", "HOME": "/root"}
+
+
+@dataclass(frozen=True)
+class DaemonMode:
+    argv: tuple[str, ...]
+    security_opt: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+
+
+DAEMON_MODES: dict[str, DaemonMode] = {
+    "unprivileged": DaemonMode(
+        ("setpriv", "--reuid=guix-daemon", "--regid=guix-daemon", "--clear-groups",
+         "guix-daemon", "--discover=no"),
+        security_opt=("seccomp=unconfined", "systempaths=unconfined"),
+    ),
+    "build-users": DaemonMode(
+        ("guix-daemon", "--discover=no", "--build-users-group=guixbuild"),
+        security_opt=("seccomp=unconfined",),
+        cap_add=("SYS_ADMIN", "NET_ADMIN"),
+    ),
+    "no-chroot": DaemonMode(
+        ("guix-daemon", "--discover=no", "--build-users-group=guixbuild", "--disable-chroot"),
+        security_opt=("seccomp=unconfined",),
+    ),
+}
+
+
+def daemon_spec(
+    image: str,
+    mode: str = "unprivileged",
+    *,
+    mounts: Sequence[Mount] = (),
+    daemon_args: Sequence[str] = (),
+    network: str = "none",
+    cores: int | None = None,
+) -> ContainerSpec:
+    """The builder container whose main process is guix-daemon."""
+    try:
+        m = DAEMON_MODES[mode]
+    except KeyError:
+        raise FwenvError(
+            f"unknown daemon mode {mode!r}: use one of {', '.join(DAEMON_MODES)}"
+        ) from None
+    argv = [*m.argv, *daemon_args]
+    if cores:
+        argv.append(f"--cores={cores}")
+    return ContainerSpec(
+        image=image, command=argv, mounts=mounts, network=network, env=dict(GUIX_ENV),
+        security_opt=m.security_opt, cap_add=m.cap_add,
+        labels={"org.fwenv.role": "guix-daemon"},
+    )
+
+
+@dataclass
+class GuixSession:
+    runner: Runner
+    name: str
+    container: Any = None  # None in dry-run
+    env: dict[str, str] = field(default_factory=dict)
+
+    def exec(
+        self,
+        argv: Sequence[str],
+        *,
+        what: str = "",
+        fix: str = "",
+        check: bool = True,
+        workdir: str | None = None,
+        user: str | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> tuple[int, str]:
+        """Run argv in the builder (no shell). Returns (exit code, output)."""
+        argv = [str(a) for a in argv]
+        line = ["docker", "exec", *(["-w", workdir] if workdir else []), self.name, *argv]
+        self.runner.show(render(line))
+        if self.container is None:
+            return 0, ""
+        api = self.container.client.api
+        exec_id = api.exec_create(
+            self.container.id, argv, environment={**GUIX_ENV, **self.env},
+            workdir=workdir, user=user or "",
+        )["Id"]
+        chunks: list[str] = []
+        buf = ""
+        for raw in api.exec_start(exec_id, stream=True):
+            text = raw.decode("utf-8", "replace")
+            chunks.append(text)
+            buf += text
+            *lines, buf = buf.split("\n")
+            for ln in lines:
+                if on_line:
+                    on_line(ln)
+                elif self.runner.verbose:
+                    self.runner.console.print(ln, markup=False, highlight=False)
+        code = int(api.exec_inspect(exec_id)["ExitCode"])
+        out = "".join(chunks)
+        if check and code != 0:
+            raise FwenvError(f"{what or ' '.join(argv[:2])} failed (exit {code}): "
+                             f"{last_line(out)}" + (f" — {fix}" if fix else ""))
+        return code, out
+
+    def put_archive(self, path: str, data: bytes) -> None:
+        if self.container is not None:
+            self.container.put_archive(path, data)
+
+    def get_file(self, path: str) -> Iterator[bytes]:
+        """Stream a tar archive of `path` out of the container."""
+        assert self.container is not None
+        stream, _ = self.container.get_archive(path)
+        yield from stream
+
+
+def last_line(text: str) -> str:
+    """The most telling line of Guix output: the last error line, else the last line."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if "error:" in ln:
+            return ln
+    return lines[-1] if lines else "(no output)"
+
+
+@contextmanager
+def guix_session(
+    engine: Engine | None,
+    runner: Runner,
+    spec: ContainerSpec,
+    *,
+    timeout: float = 60.0,
+) -> Iterator[GuixSession]:
+    """Start the daemon container from `spec` (see `daemon_spec`), wait for its socket."""
+    name = f"fwenv-guix-{uuid.uuid4().hex[:10]}"
+    runner.show(render(spec.cli(detach=True)[:2] + ["--name", name] + spec.cli(detach=True)[2:]))
+    if runner.dry_run or engine is None:
+        yield GuixSession(runner, name)
+        return
+    kwargs_spec = replace(spec)
+    kw = kwargs_spec.create_kwargs()
+    kw["name"] = name
+    try:
+        container = engine.client.containers.create(**kw)
+    except Exception as e:
+        raise FwenvError(f"cannot create a builder container from {spec.image}: "
+                         f"{getattr(e, 'explanation', e)}: run invoke guix.base first") from None
+    try:
+        container.start()
+        _wait_for_socket(container, timeout)
+        yield GuixSession(runner, name, container)
+    finally:
+        Engine._remove(container)
+
+
+def _wait_for_socket(container: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status != "running":
+            log = container.logs().decode("utf-8", "replace")
+            raise FwenvError(f"guix-daemon exited at start: {last_line(log)}: "
+                             "check the daemon mode and its privileges (README)")
+        if container.exec_run(["test", "-S", SOCKET]).exit_code == 0:
+            return
+        time.sleep(0.2)
+    raise FwenvError(f"guix-daemon socket {SOCKET} did not appear in {timeout:.0f} s: "
+                     "check `docker logs` of the builder")
