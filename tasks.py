@@ -5,5 +5,3 @@ from invoke import Collection
 from fwtasks import env, firmware, guix, release
 
 ns = Collection(guix.ns, env.ns, firmware.ns, release.ns)
-for name, task in release.top_level.items():
-    ns.add_task(task, name=name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -86,4 +87,7 @@ def load_config(root: Path | None = None) -> Config:
         raise FwenvError(f"{path} not found: run from the fwenv checkout") from None
     except tomllib.TOMLDecodeError as e:
         raise FwenvError(f"{path}: {e}: fix the TOML syntax") from None
-    return Config(root=root, data=doc.get("tool", {}).get("fwenv", {}))
+    data = doc.get("tool", {}).get("fwenv", {})
+    if os.environ.get("FWENV_OUTPUT_DIR"):  # e.g. tests and CI keep their outputs apart
+        data["output_dir"] = os.environ["FWENV_OUTPUT_DIR"]
+    return Config(root=root, data=data)

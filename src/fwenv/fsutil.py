@@ -38,6 +38,7 @@ def atomic_path(final: Path, *, directory: bool = False) -> Iterator[Path]:
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     else:
         fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        os.fchmod(fd, 0o644)
         os.close(fd)
         tmp = Path(name)
     try:

@@ -1,0 +1,126 @@
+"""firmware.*: build coreboot/Heads targets in the environment image, boot-check them in QEMU."""
+
+from __future__ import annotations
+
+from invoke import Collection, task
+
+from fwenv.errors import FwenvError
+from fwenv.firmware import boot as bootmod
+from fwenv.firmware import build as buildmod
+from fwenv.firmware import heads, sources, standin as standinmod
+from fwenv.firmware.targets import all_targets, get_target
+
+from .common import COMMON_HELP, context, emit, engine_for, fwtask
+
+IMAGE_HELP = "environment image to build in (default: env_image:env_tag from pyproject.toml)"
+
+
+def _image(cfg, image: str) -> str:
+    return image or f"{cfg.env_image}:{cfg.env_tag}"
+
+
+@task(help={
+    "target": "target name (invoke firmware.list)",
+    "image": IMAGE_HELP,
+    "jobs": "parallel make jobs (default 2)",
+    "check": "build twice (other path, uid and time) and require identical ROMs",
+    "boot": "boot-check the ROM in QEMU (targets with a QEMU machine)",
+    "timeout": "boot-check timeout in seconds (default 120)",
+    **COMMON_HELP,
+})
+@fwtask
+def build(c, target, image="", jobs=2, check=False, boot=False, timeout=120.0, dry_run=False,
+          json=False, verbose=False):
+    """Build a target in a --network=none container; results in output/firmware/<target>/."""
+    cfg, runner = context(dry_run, verbose)
+    t = get_target(cfg, target)
+    result = buildmod.build(cfg, runner, engine_for(runner), t, image=_image(cfg, image),
+                            jobs=int(jobs), check=check, boot=boot, timeout=float(timeout))
+    emit(result, json, runner)
+
+
+@task(name="boot", help={
+    "target": "boot output/firmware/<target>/coreboot.rom with the target's QEMU machine",
+    "rom": "boot this ROM file instead",
+    "machine": "QEMU machine: pc or q35 (default: the target's, else pc)",
+    "timeout": "seconds before the check fails (default 120); QEMU is always killed",
+    **COMMON_HELP,
+})
+@fwtask
+def boot_(c, target="", rom="", machine="", timeout=120.0, dry_run=False, json=False,
+          verbose=False):
+    """Boot a ROM in QEMU (software emulation) and wait for coreboot's stages and payload step."""
+    cfg, runner = context(dry_run, verbose)
+    if bool(target) == bool(rom):
+        raise FwenvError("give exactly one of --target T or --rom FILE")
+    if target:
+        t = get_target(cfg, target)
+        if not t.qemu_machine:
+            raise FwenvError(f"{target} does not boot in QEMU: boot-check a QEMU target")
+        rom = str(buildmod.firmware_dir(cfg) / target / buildmod.ROM)
+        machine = machine or t.qemu_machine
+    res = bootmod.boot_rom(runner, rom, machine or "pc", float(timeout))
+    emit({"rom": rom, **res.as_dict(), "seconds": round(res.seconds, 2)}, json, runner)
+
+
+@task(name="list", help={"json": COMMON_HELP["json"]})
+@fwtask
+def list_(c, json=False):
+    """The targets, with their board, source and what each needs."""
+    cfg, runner = context()
+    rows = {}
+    for name, t in sorted(all_targets(cfg).items()):
+        rows[name] = {
+            "kind": t.kind, "board": t.board, "description": t.description,
+            "source": sources.describe(t.source) if t.source else
+            f"Heads {heads.heads_pin(t)['commit'][:12]}",
+            "boot_check": t.qemu_machine or None, "needs": t.needs(),
+            "full_config_needs": list(t.full_config_needs),
+        }
+    if json:
+        emit(rows, True, runner)
+        return
+    for name, r in rows.items():
+        extra = f"; full config needs {', '.join(r['full_config_needs'])}" \
+            if r["full_config_needs"] else ""
+        print(f"{name:34} {r['kind']:8} {r['board']:36} boot:{r['boot_check'] or '-':4} "
+              f"needs: {r['needs']}{extra}")
+
+
+@task(help={"target": "target name (invoke firmware.list)",
+            "image": "image for Heads' `make packages` (default: the environment image)",
+            **COMMON_HELP})
+@fwtask
+def fetch(c, target, image="", dry_run=False, json=False, verbose=False):
+    """Download a target's pinned sources into the cache (networked; builds then run offline)."""
+    cfg, runner = context(dry_run, verbose)
+    t = get_target(cfg, target)
+    if t.kind == "heads":
+        result = heads.fetch(cfg, runner, engine_for(runner), t, image=_image(cfg, image))
+    else:
+        assert t.source is not None
+        tree = sources.ensure_tree(cfg, runner, t.source)
+        result = {"target": t.name, "source": sources.describe(t.source), "tree": str(tree)}
+    emit(result, json, runner)
+
+
+@task(help={
+    "suite": "Debian suite (default trixie)",
+    "mirror": "Debian mirror URL (default: builder.mirror)",
+    "snapshot": "snapshot.debian.org timestamp to pin the mirror, e.g. 20261120T000000Z",
+    "force": "rebuild even when an image with the same inputs exists",
+    **COMMON_HELP,
+})
+@fwtask
+def standin(c, suite="", mirror="", snapshot=None, force=False, dry_run=False, json=False,
+            verbose=False):
+    """Build fwenv-toolchain-standin:<suite>, the Debian toolchain image CI builds firmware in."""
+    cfg, runner = context(dry_run, verbose)
+    res = standinmod.build_standin(cfg, runner, engine_for(runner), suite=suite or None,
+                                   mirror=mirror or None, snapshot=snapshot, force=force)
+    emit(res.as_dict(), json, runner)
+
+
+ns = Collection("firmware")
+for t in (build, boot_, list_, fetch, standin):
+    ns.add_task(t)

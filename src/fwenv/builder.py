@@ -1,0 +1,213 @@
+"""guix.base: the builder image (`guix-pack-builder:<guix version>`), a Guix that can run
+guix-daemon in a container. Two recipes share the reproducible rootfs pipeline (rootfs.py):
+
+- debian (default): Debian's `guix` package from the sid suite; needs only a Debian mirror.
+- binary: the official Guix binary tarball at a pinned version, verified by sha256 and, when
+  a signing key is pinned, by GPG; unpacked over a minbase Debian (stable) rootfs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .engine import Engine
+from .errors import FwenvError
+from .fsutil import atomic_path, sha256_file
+from .plan import Runner
+from .rootfs import ImageResult, RootfsRecipe, build_image, chroot
+
+RECIPES = ("debian", "binary")
+BUILD_USERS = 10
+
+# Users and groups guix-daemon needs; created before the package's postinst runs (minbase has
+# no systemd-sysusers). Fixed ids so the image does not depend on creation order.
+GUIX_ACCOUNTS: tuple[tuple[str, ...], ...] = (
+    ("groupadd", "--system", "--gid", "30000", "guixbuild"),
+    *(
+        ("useradd", "--system", "--uid", str(30000 + i), "-g", "guixbuild", "-G", "guixbuild",
+         "-d", "/var/empty", "-s", "/usr/sbin/nologin", "-c", f"Guix build user {i:02d}",
+         f"guixbuilder{i:02d}")
+        for i in range(1, BUILD_USERS + 1)
+    ),
+    ("groupadd", "--system", "--gid", "29999", "guix-daemon"),
+    ("useradd", "--system", "--uid", "29999", "-g", "guix-daemon", "-d", "/var/empty",
+     "-s", "/usr/sbin/nologin", "-c", "Guix daemon", "guix-daemon"),
+)
+IMAGE_CHANGES = (
+    "ENV LC_ALL=C.UTF-8",
+    "ENV TZ=UTC",
+    'CMD ["/bin/bash"]',
+)
+
+
+@dataclass(frozen=True)
+class BinaryPin:
+    version: str
+    sha256: str
+    url: str
+    signing_key: str  # GPG fingerprint of the release signer ("" = sha256 only)
+
+
+def binary_pin(cfg: Config) -> BinaryPin:
+    s = cfg.section("builder.binary")
+    version = str(s.get("version", "1.4.0"))
+    return BinaryPin(
+        version=version,
+        sha256=str(s.get("sha256", "")),
+        url=str(s.get("url", "https://ftpmirror.gnu.org/gnu/guix/guix-binary-{version}.x86_64-linux.tar.xz")).format(version=version),
+        signing_key=str(s.get("signing_key", "")).replace(" ", ""),
+    )
+
+
+def debian_recipe(name: str, suite: str, mirror: str, snapshot: str, sde: int) -> RootfsRecipe:
+    return RootfsRecipe(
+        name=name, suite=suite, mirror=mirror, snapshot=snapshot, packages=("guix",),
+        pre_install=GUIX_ACCOUNTS,
+        # The unprivileged daemon owns the store and its state.
+        post_install=(("chown", "-R", "guix-daemon:guix-daemon", "/gnu/store", "/var/guix"),),
+        changes=IMAGE_CHANGES, labels=(("org.fwenv.recipe", "debian"),),
+        version_package="guix", source_date_epoch=sde,
+    )
+
+
+def binary_recipe(name: str, suite: str, mirror: str, snapshot: str, sde: int,
+                  pin: BinaryPin) -> RootfsRecipe:
+    return RootfsRecipe(
+        name=name, suite=suite, mirror=mirror, snapshot=snapshot,
+        packages=("ca-certificates", "xz-utils", "netbase"),
+        pre_install=GUIX_ACCOUNTS,
+        post_install=(
+            ("ln", "-sf", "/var/guix/profiles/per-user/root/current-guix/bin/guix", "/usr/local/bin/guix"),
+            ("ln", "-sf", "/var/guix/profiles/per-user/root/current-guix/bin/guix-daemon",
+             "/usr/local/bin/guix-daemon"),
+            ("chown", "-R", "guix-daemon:guix-daemon", "/gnu/store", "/var/guix"),
+        ),
+        changes=(*IMAGE_CHANGES, "ENV GUIX_LOCPATH=/var/guix/profiles/per-user/root/guix-profile/lib/locale"),
+        labels=(("org.fwenv.recipe", "binary"), ("org.fwenv.guix-binary-sha256", pin.sha256)),
+        source_date_epoch=sde, extra=(("binary_url", pin.url), ("binary_sha256", pin.sha256)),
+    )
+
+
+def build_builder(
+    cfg: Config,
+    runner: Runner,
+    engine: Engine | None,
+    *,
+    recipe: str | None = None,
+    suite: str | None = None,
+    mirror: str | None = None,
+    snapshot: str | None = None,
+    tag: str | None = None,
+    force: bool = False,
+    cache_dir: Path | None = None,
+) -> ImageResult:
+    """Build (or reuse, when its inputs are unchanged) the builder image."""
+    b = cfg.section("builder")
+    recipe = recipe or str(b.get("recipe", "debian"))
+    if recipe not in RECIPES:
+        raise FwenvError(f"unknown recipe {recipe!r}: use one of {', '.join(RECIPES)}")
+    mirror = mirror or str(b.get("mirror", "http://deb.debian.org/debian"))
+    snapshot = snapshot if snapshot is not None else str(b.get("snapshot", ""))
+    sde = int(b.get("source_date_epoch", 0))
+    if recipe == "debian":
+        r = debian_recipe(cfg.builder_image, suite or str(b.get("suite", "sid")), mirror, snapshot, sde)
+        return build_image(r, cfg, runner, engine, tag=tag, force=force)
+    pin = binary_pin(cfg)
+    r = binary_recipe(cfg.builder_image, suite or "trixie", mirror, snapshot, sde, pin)
+    r.validate()
+    cache = cache_dir or cfg.root / "cache"
+    tarball = fetch_verified(pin, cache, runner)  # before debootstrap: fail fast on a bad pin
+
+    def unpack(rootfs: Path, run: Runner) -> None:
+        run.run(["tar", "-C", str(rootfs), "--warning=no-timestamp", "-xJf", str(tarball)],
+                what="unpack the Guix binary tarball")
+        run.run(["mkdir", "-p", str(rootfs / "root/.config/guix")], what="mkdir")
+        run.run(["ln", "-sfn", "/var/guix/profiles/per-user/root/current-guix",
+                 str(rootfs / "root/.config/guix/current")], what="ln")
+        for key in ("ci.guix.gnu.org.pub", "bordeaux.guix.gnu.org.pub"):
+            run.run(chroot(rootfs, "sh", "-c",
+                           f"/var/guix/profiles/per-user/root/current-guix/bin/guix archive "
+                           f"--authorize < /var/guix/profiles/per-user/root/current-guix/share/guix/{key}"),
+                    what=f"authorize {key}")
+
+    return build_image(r, cfg, runner, engine, tag=tag or pin.version, force=force,
+                       install_hook=unpack)
+
+
+def fetch_verified(pin: BinaryPin, cache: Path, runner: Runner) -> Path:
+    """The pinned Guix binary tarball in `cache`, downloaded if needed; refuses a wrong hash."""
+    if not re.fullmatch(r"[0-9a-f]{64}", pin.sha256):
+        raise FwenvError(f"[tool.fwenv.builder.binary] sha256 {pin.sha256!r} is not 64 hex digits: "
+                         "pin the published sha256 of the binary tarball")
+    dest = cache / pin.url.rsplit("/", 1)[-1]
+    runner.show(f"curl -fL -o {dest} {pin.url}")
+    runner.show(f"echo '{pin.sha256}  {dest.name}' | sha256sum -c")
+    if pin.signing_key:
+        runner.show(f"gpg --verify {dest.name}.sig {dest.name}  # signer {pin.signing_key}")
+    if runner.dry_run:
+        return dest
+    if not dest.exists():
+        with atomic_path(dest) as tmp, runner.step(f"download {pin.url}"):
+            _download(pin.url, tmp)
+            _check_sha(tmp, pin)
+            if pin.signing_key:
+                _check_signature(pin, tmp, runner)
+    _check_sha(dest, pin, remove=True)
+    return dest
+
+
+def _download(url: str, dest: Path) -> None:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(dest, "wb") as f:  # noqa: S310
+            shutil.copyfileobj(r, f, 1 << 20)
+    except (urllib.error.URLError, OSError) as e:
+        raise FwenvError(f"cannot download {url} ({getattr(e, 'reason', e)}): the binary recipe "
+                         "needs the internet; use --recipe debian offline") from None
+
+
+def _check_sha(path: Path, pin: BinaryPin, remove: bool = False) -> None:
+    got = sha256_file(path)
+    if got != pin.sha256:
+        if remove:
+            path.unlink(missing_ok=True)
+        raise FwenvError(f"{path.name}: sha256 {got} does not match the pinned {pin.sha256}: "
+                         "the download is corrupt or the pin is wrong; it was not used")
+
+
+def _check_signature(pin: BinaryPin, tarball: Path, runner: Runner) -> None:
+    """gpg --verify against the pinned fingerprint, in a throwaway GNUPGHOME."""
+    sig = tarball.with_name(tarball.name + ".sig")
+    _download(pin.url + ".sig", sig)
+    with tempfile.TemporaryDirectory() as home:
+        runner.run(["gpg", "--homedir", home, "--batch", "--keyserver", "hkps://keys.openpgp.org",
+                     "--recv-keys", pin.signing_key], what="gpg --recv-keys",
+                   fix="the signing key could not be fetched")
+        status = subprocess.run(  # noqa: S603 (fixed argv)
+            ["gpg", "--homedir", home, "--batch", "--status-fd", "1", "--verify", str(sig), str(tarball)],
+            capture_output=True, text=True,
+        ).stdout
+    sig.unlink(missing_ok=True)
+    if f"VALIDSIG {pin.signing_key}" not in status and f" {pin.signing_key} " not in status:
+        raise FwenvError(f"{tarball.name}: no valid signature by {pin.signing_key}: refusing it")
+
+
+def builder_ref(cfg: Config, engine: Engine, image: str | None = None) -> str:
+    """The builder image to use: the given one, else the newest fwenv-built builder."""
+    if image:
+        return image
+    found: list[Any] = engine.images_labelled("org.fwenv.recipe", "debian") + \
+        engine.images_labelled("org.fwenv.recipe", "binary")
+    for img in found:
+        for t in img.tags:
+            if t.startswith(cfg.builder_image + ":"):
+                return str(t)
+    raise FwenvError(f"no {cfg.builder_image} image found: run invoke guix.base first")
