@@ -69,29 +69,20 @@ class ContainerSpec:
             a += ["--entrypoint", shlex.join(self.entrypoint)]
         return [*a, self.image, *self.command]
 
-    def create_kwargs(self) -> dict[str, Any]:
+    def host_config(self, api: Any) -> dict[str, Any]:
         from docker.types import Mount as DMount
 
-        kw: dict[str, Any] = dict(
-            image=self.image,
-            command=list(self.command) or None,
-            mounts=[
-                DMount(m.target, m.source, type=m.kind, read_only=m.read_only) for m in self.mounts
-            ],
-            network_mode=self.network,
-            environment=dict(self.env),
-            working_dir=self.workdir,
-            security_opt=list(self.security_opt) or None,
-            cap_add=list(self.cap_add) or None,
-            labels={"org.fwenv.ephemeral": "1", **self.labels},
-            init=self.init,
-            detach=True,
+        security = [o for o in self.security_opt if o != "systempaths=unconfined"]
+        hc: dict[str, Any] = api.create_host_config(
+            mounts=[DMount(m.target, m.source, type=m.kind, read_only=m.read_only)
+                    for m in self.mounts],
+            network_mode=self.network, security_opt=security or None,
+            cap_add=list(self.cap_add) or None, init=self.init,
         )
-        if self.user:
-            kw["user"] = self.user
-        if self.entrypoint is not None:
-            kw["entrypoint"] = list(self.entrypoint)
-        return kw
+        if "systempaths=unconfined" in self.security_opt:
+            # What the CLI's --security-opt systempaths=unconfined means (no SDK keyword).
+            hc["MaskedPaths"], hc["ReadonlyPaths"] = [], []
+        return hc
 
 
 class Engine:
@@ -188,11 +179,19 @@ class Engine:
         finally:
             self._remove(container)
 
-    def create(self, spec: ContainerSpec) -> Any:
+    def create(self, spec: ContainerSpec, name: str | None = None) -> Any:
         import docker.errors
 
+        api = self.client.api
         try:
-            return self.client.containers.create(**spec.create_kwargs())
+            resp = api.create_container(
+                spec.image, command=list(spec.command) or None, environment=dict(spec.env),
+                working_dir=spec.workdir, user=spec.user or None,
+                entrypoint=list(spec.entrypoint) if spec.entrypoint is not None else None,
+                labels={"org.fwenv.ephemeral": "1", **spec.labels},
+                host_config=spec.host_config(api), name=name,
+            )
+            return self.client.containers.get(resp["Id"])
         except docker.errors.ImageNotFound:
             raise FwenvError(f"image {spec.image} not found: build it first") from None
         except docker.errors.APIError as e:

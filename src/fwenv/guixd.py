@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import ContainerSpec, Engine, Mount
@@ -164,14 +164,7 @@ def guix_session(
     if runner.dry_run or engine is None:
         yield GuixSession(runner, name)
         return
-    kwargs_spec = replace(spec)
-    kw = kwargs_spec.create_kwargs()
-    kw["name"] = name
-    try:
-        container = engine.client.containers.create(**kw)
-    except Exception as e:
-        raise FwenvError(f"cannot create a builder container from {spec.image}: "
-                         f"{getattr(e, 'explanation', e)}: run invoke guix.base first") from None
+    container = engine.create(spec, name=name)
     try:
         container.start()
         _wait_for_socket(container, timeout)

@@ -178,7 +178,7 @@ def build_image(
         with runner.step("clean the rootfs for a reproducible tarball"):
             clean_rootfs(rootfs, runner)
         tar_final = out / f"{recipe.name}-{tag}.tar"
-        with atomic_path(tar_final) as tmp_tar:
+        with _dry_path(tar_final) if runner.dry_run else atomic_path(tar_final) as tmp_tar:
             with runner.step(f"tar the rootfs → {tar_final.name}"):
                 runner.run(tar_argv(rootfs, tmp_tar, recipe.source_date_epoch), what="tar")
             tar_sha = "" if runner.dry_run else sha256_file(tmp_tar)
@@ -207,6 +207,11 @@ def build_image(
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+@contextmanager
+def _dry_path(path: Path) -> Iterator[Path]:
+    yield path
 
 
 @contextmanager

@@ -1,0 +1,120 @@
+"""guix.base bad inputs: one line on stderr naming the fix, exit 1, nothing left in output/."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from fwenv.builder import BinaryPin, fetch_verified
+from fwenv.errors import FwenvError
+from fwenv.plan import Runner
+
+from ..conftest import invoke
+
+
+def _one_line_error(proc) -> str:
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.fixture
+def out(tmp_path):
+    return tmp_path / "output"
+
+
+def _env(out):
+    return {"FWENV_OUTPUT_DIR": str(out)}
+
+
+def _left(out):
+    return sorted(p.name for p in out.iterdir() if p.name != ".fwenv.lock") if out.exists() else []
+
+
+def test_no_engine(out):
+    line = _one_line_error(invoke("guix.base", env={**_env(out), "DOCKER_HOST": "unix:///nonexistent.sock"}))
+    assert "no Docker engine answers" in line and "dockerd" in line
+    assert _left(out) == []
+
+
+def test_unknown_recipe(out):
+    line = _one_line_error(invoke("guix.base", "--recipe", "alpine", env=_env(out)))
+    assert "unknown recipe 'alpine'" in line and "debian, binary" in line
+    assert _left(out) == []
+
+
+@pytest.mark.integration
+def test_unreachable_mirror(out):
+    # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    line = _one_line_error(invoke("guix.base", "--force", "--mirror", "http://127.0.0.1:9/debian",
+                                  env=_env(out)))
+    assert "unreachable" in line and "--mirror" in line
+    assert _left(out) == []
+
+
+@pytest.mark.parametrize("tag", ["x;rm -rf /", "$(id)", "a b", "UPPER|case"])
+def test_image_name_with_shell_metacharacters(out, tag):
+    line = _one_line_error(invoke("guix.base", "--tag", tag, env=_env(out)))
+    assert "invalid image name" in line
+    assert _left(out) == []
+
+
+def test_bad_snapshot_and_suite(out):
+    assert "invalid snapshot" in _one_line_error(invoke("guix.base", "--snapshot", "yesterday", env=_env(out)))
+    assert "invalid Debian suite" in _one_line_error(invoke("guix.base", "--suite", "../sid", env=_env(out)))
+
+
+def test_binary_recipe_plan_verifies_before_use(out):
+    proc = invoke("guix.base", "--recipe", "binary", "--dry-run", env=_env(out))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    download = next(i for i, ln in enumerate(lines) if ln.startswith("curl -fL"))
+    check = next(i for i, ln in enumerate(lines) if "sha256sum -c" in ln)
+    gpg = next(i for i, ln in enumerate(lines) if ln.startswith("gpg --verify"))
+    boot = next(i for i, ln in enumerate(lines) if ln.startswith("debootstrap"))
+    unpack = next(i for i, ln in enumerate(lines) if "-xJf" in ln)
+    assert download < check < gpg < boot < unpack
+    assert "guix-binary-1.4.0.x86_64-linux.tar.xz" in lines[download]
+    assert _left(out) == []
+
+
+def test_dry_run_prints_commands_and_needs_no_engine(out):
+    proc = invoke("guix.base", "--dry-run", env={**_env(out), "DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("debootstrap --variant=minbase --components=main sid ")
+    assert any(ln.startswith("tar -C ") and "--sort=name" in ln for ln in proc.stdout.splitlines())
+    assert any(ln.startswith("docker import") for ln in proc.stdout.splitlines())
+    assert _left(out) == []
+
+
+def test_wrong_pinned_hash_refused_fake_download(tmp_path):
+    """The binary recipe refuses a tarball whose sha256 differs from the pin and keeps nothing.
+
+    The internet is out of reach, so the 'download' is a local file:// URL (a fake download).
+    """
+    payload = tmp_path / "guix-binary-9.9.9.x86_64-linux.tar.xz"
+    payload.write_bytes(b"not the real tarball")
+    cache = tmp_path / "cache"
+    wrong = BinaryPin("9.9.9", "0" * 64, payload.as_uri(), "")
+    with pytest.raises(FwenvError, match="does not match the pinned"):
+        fetch_verified(wrong, cache, Runner())
+    assert list(cache.iterdir()) == []
+    right = BinaryPin("9.9.9", hashlib.sha256(payload.read_bytes()).hexdigest(), payload.as_uri(), "")
+    assert fetch_verified(right, cache, Runner()).read_bytes() == payload.read_bytes()
+
+
+def test_malformed_pin_refused(tmp_path):
+    with pytest.raises(FwenvError, match="not 64 hex digits"):
+        fetch_verified(BinaryPin("1", "abc", "file:///x", ""), tmp_path, Runner())
+
+
+@pytest.mark.integration
+def test_warm_build_is_skipped_json(builder_image, builder_output):
+    proc = invoke("guix.base", "--json", env=_env(builder_output))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["skipped"] is True and result["image"] == builder_image
