@@ -1,0 +1,40 @@
+"""guix.base cold vs warm, measured side by side in one run (needs root and the engine).
+
+cold: a full build (--force: debootstrap, install, tar, import); warm: the same inputs with the
+image present, which must be skipped. Prints the times, their ratio, and the image size.
+Run: sudo .venv/bin/python benchmarks/base_bench.py
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from fwenv.builder import build_builder
+from fwenv.config import load_config
+from fwenv.engine import Engine
+from fwenv.plan import Runner
+
+
+def main() -> None:
+    engine = Engine.connect()
+    with tempfile.TemporaryDirectory() as out:
+        cfg = load_config(Path(__file__).resolve().parents[1])
+        cfg.data = {**cfg.data, "output_dir": out}
+        t0 = time.monotonic()
+        cold = build_builder(cfg, Runner(), engine, force=True)
+        t1 = time.monotonic()
+        warm = build_builder(cfg, Runner(), engine)
+        t2 = time.monotonic()
+        tar_mb = (Path(out) / Path(cold.tar).name).stat().st_size / 1e6
+    size_mb = engine.image(cold.image).attrs["Size"] / 1e6
+    assert warm.skipped and warm.image_id == cold.image_id
+    print(f"guix.base cold   {t1 - t0:8.2f} s   ({cold.image}, tar sha256 {cold.tar_sha256[:16]}…)")
+    print(f"guix.base warm   {t2 - t1:8.2f} s   (skipped: {warm.skipped})")
+    print(f"cold/warm ratio  {(t1 - t0) / (t2 - t1):8.0f} x")
+    print(f"image size       {size_mb:8.0f} MB   tarball {tar_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
