@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import FwenvError
 
@@ -24,7 +24,7 @@ class Mount:
     source: str  # host path (bind) or volume name (volume)
     target: str
     read_only: bool = False
-    kind: str = "bind"  # bind | volume
+    kind: Literal["bind", "volume"] = "bind"
 
     def cli(self) -> str:
         ro = ",readonly" if self.read_only else ""

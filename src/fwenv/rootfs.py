@@ -16,11 +16,11 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .config import Config, check_image_ref
 from .engine import Engine
@@ -186,7 +186,7 @@ def build_image(
                 **dict(recipe.labels),
                 "org.fwenv.inputs": digest, "org.fwenv.suite": recipe.suite,
                 "org.fwenv.mirror": recipe.effective_mirror, "org.fwenv.snapshot": recipe.snapshot,
-                "org.fwenv.tar": str(tar_final.relative_to(cfg.root)) if tar_final.is_relative_to(cfg.root) else tar_final.name,
+                "org.fwenv.tar": _display(tar_final, cfg.root),
                 "org.fwenv.tar-sha256": tar_sha,
                 "org.opencontainers.image.version": version or tag,
             }
@@ -202,6 +202,11 @@ def build_image(
         )
         return ImageResult(ref, image_id, str(labels["org.fwenv.tar"]), tar_sha, layer, digest,
                            False, versions)
+
+
+def _display(path: Path, root: Path) -> str:
+    """A path as recorded: relative to the project, never an absolute host path."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else path.name
 
 
 @contextmanager

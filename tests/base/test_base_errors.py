@@ -64,7 +64,8 @@ def test_image_name_with_shell_metacharacters(out, tag):
 
 
 def test_bad_snapshot_and_suite(out):
-    assert "invalid snapshot" in _one_line_error(invoke("guix.base", "--snapshot", "yesterday", env=_env(out)))
+    bad_snapshot = invoke("guix.base", "--snapshot", "yesterday", env=_env(out))
+    assert "invalid snapshot" in _one_line_error(bad_snapshot)
     assert "invalid Debian suite" in _one_line_error(invoke("guix.base", "--suite", "../sid", env=_env(out)))
 
 
