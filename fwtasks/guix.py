@@ -10,6 +10,7 @@ from fwenv.builder import RECIPES, build_builder, builder_ref
 from fwenv.guixd import DAEMON_MODES, daemon_spec
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask
+from .pack import pack
 from .pin import pin
 
 
@@ -61,4 +62,5 @@ def shell(c, image=None, mode="unprivileged", network="none", dry_run=False):
 ns = Collection("guix")
 ns.add_task(base)
 ns.add_task(shell)
+ns.add_task(pack)
 ns.add_task(pin)

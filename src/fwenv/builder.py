@@ -70,7 +70,10 @@ def binary_pin(cfg: Config) -> BinaryPin:
 
 def debian_recipe(name: str, suite: str, mirror: str, snapshot: str, sde: int) -> RootfsRecipe:
     return RootfsRecipe(
-        name=name, suite=suite, mirror=mirror, snapshot=snapshot, packages=("guix",),
+        # busybox-static and xz-utils: a static shell and xz for seeding a store offline
+        # (tests/pack/offline) and for diagnosing a daemon; 3 MB.
+        name=name, suite=suite, mirror=mirror, snapshot=snapshot,
+        packages=("guix", "busybox-static", "xz-utils"),
         pre_install=GUIX_ACCOUNTS,
         # The unprivileged daemon owns the store and its state.
         post_install=(("chown", "-R", "guix-daemon:guix-daemon", "/gnu/store", "/var/guix"),),

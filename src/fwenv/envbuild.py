@@ -1,0 +1,115 @@
+"""`env.build`: builder image → pack → import, each step skipped when up to date."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .builder import build_builder
+from .config import Config, check_image_ref
+from .engine import Engine
+from .errors import FwenvError
+from .fsutil import output_lock
+from .importer import ImportResult, import_pack
+from .pack import PackOptions, PackResult, build_pack
+from .plan import Runner, render
+
+SRC_IN_CONTAINER = "/src"
+
+
+@dataclass
+class BuilderInfo:
+    image: str
+    image_id: str
+    skipped: bool
+
+
+@dataclass
+class EnvOptions:
+    pack: PackOptions
+    tag: str = "latest"
+    builder_image: str | None = None  # use this builder as is (skip guix.base)
+    recipe: str | None = None
+    force: bool = False
+
+
+@dataclass
+class EnvResult:
+    builder: BuilderInfo
+    pack: PackResult
+    imported: ImportResult
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"builder": vars(self.builder), "pack": self.pack.summary(),
+                "image": self.imported.summary()}
+
+
+def ensure_builder(cfg: Config, runner: Runner, engine: Engine | None,
+                   opts: EnvOptions) -> BuilderInfo:
+    """guix.base through fwenv.builder, or a given builder image used as is."""
+    if opts.builder_image:
+        check_image_ref(opts.builder_image)
+        img = engine.image(opts.builder_image) if engine else None
+        if engine is not None and img is None:
+            raise FwenvError(f"builder image {opts.builder_image} not found: "
+                             "run invoke guix.base or pass another --builder")
+        runner.info(f"[green]✓[/] guix.base: skipped (using {opts.builder_image})")
+        return BuilderInfo(opts.builder_image, img.id if img else "", True)
+    res = build_builder(cfg, runner, engine, recipe=opts.recipe, force=opts.force)
+    return BuilderInfo(res.image, res.image_id, bool(res.skipped))
+
+
+def build_environment(cfg: Config, runner: Runner, engine: Engine | None,
+                      opts: EnvOptions) -> EnvResult:
+    """guix.base + guix.pack + env.import under one output-dir lock."""
+    ref = f"{cfg.env_image}:{opts.tag}"
+    check_image_ref(ref)
+    lock = output_lock(cfg.output_dir) if not runner.dry_run else _nolock()
+    with lock:
+        builder = ensure_builder(cfg, runner, engine, opts)
+        popts = opts.pack
+        popts.force = popts.force or opts.force
+        popts.recipe = popts.recipe or opts.recipe
+        pack = build_pack(cfg, runner, engine, builder.image, popts)
+        imported = import_pack(runner, engine, pack.tarball, ref, provenance=pack.provenance
+                               if not runner.dry_run else None, pack_format=popts.format,
+                               force=opts.force or not pack.skipped)
+    return EnvResult(builder, pack, imported)
+
+
+class _nolock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *a: object) -> None:
+        return None
+
+
+def shell_argv(image: str, src: Path | None, shell: str = "/bin/sh",
+               command: list[str] | None = None, tty: bool = True) -> list[str]:
+    """`docker run` for a shell in the environment: no network, source at /src."""
+    check_image_ref(image)
+    argv = ["docker", "run", "--rm", "--network=none", "-e", "TZ=UTC", "-e", "LC_ALL=C",
+            "-e", "SOURCE_DATE_EPOCH=0"]
+    if tty:
+        argv += ["-it"]
+    if src is not None:
+        if not Path(src).is_dir():
+            raise FwenvError(f"source dir {src} not found: pass --src DIR")
+        argv += ["--mount", f"type=bind,source={Path(src).resolve()},target={SRC_IN_CONTAINER}",
+                 "-w", SRC_IN_CONTAINER]
+    argv += ["--entrypoint", shell, image, *(["-c", " ".join(command)] if command else [])]
+    return argv
+
+
+def run_shell(runner: Runner, argv: list[str]) -> int:
+    runner.show(render(argv))
+    if runner.dry_run:
+        return 0
+    try:
+        return subprocess.call(argv)
+    except FileNotFoundError:
+        raise FwenvError("docker CLI not found: apt-get install docker.io") from None
