@@ -7,7 +7,8 @@ from invoke import Collection, task
 from fwenv.errors import FwenvError
 from fwenv.firmware import boot as bootmod
 from fwenv.firmware import build as buildmod
-from fwenv.firmware import heads, sources, standin as standinmod
+from fwenv.firmware import heads, sources
+from fwenv.firmware import standin as standinmod
 from fwenv.firmware.targets import all_targets, get_target
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask
@@ -25,15 +26,17 @@ def _image(cfg, image: str) -> str:
     "jobs": "parallel make jobs (default 2)",
     "check": "build twice (other path, uid and time) and require identical ROMs",
     "boot": "boot-check the ROM in QEMU (targets with a QEMU machine)",
+    "boot_if_qemu": "boot-check only when the target has a QEMU machine (nox, CI)",
     "timeout": "boot-check timeout in seconds (default 120)",
     **COMMON_HELP,
 })
 @fwtask
-def build(c, target, image="", jobs=2, check=False, boot=False, timeout=120.0, dry_run=False,
-          json=False, verbose=False):
+def build(c, target, image="", jobs=2, check=False, boot=False, boot_if_qemu=False,
+          timeout=120.0, dry_run=False, json=False, verbose=False):
     """Build a target in a --network=none container; results in output/firmware/<target>/."""
     cfg, runner = context(dry_run, verbose)
     t = get_target(cfg, target)
+    boot = boot or (boot_if_qemu and bool(t.qemu_machine) and t.kind == "coreboot")
     result = buildmod.build(cfg, runner, engine_for(runner), t, image=_image(cfg, image),
                             jobs=int(jobs), check=check, boot=boot, timeout=float(timeout))
     emit(result, json, runner)
