@@ -21,7 +21,7 @@ from typing import IO, Any
 from .config import check_image_ref
 from .engine import Engine
 from .errors import FwenvError
-from .fsutil import CHUNK, sha256_file
+from .fsutil import CHUNK, sha256_file, write_text_atomic
 from .plan import Runner, render
 from .provenance import load_provenance, provenance_path
 
@@ -164,7 +164,9 @@ def import_pack(runner: Runner, engine: Engine | None, tarball: Path, ref: str, 
                 fmt == "tarball" and _layers(engine, current.id) == layers):
             runner.info(f"[green]✓[/] import: skipped ({ref} already holds this pack; "
                         "--force re-imports)")
-            return ImportResult(ref, current.id, layers, fmt, True)
+            result = ImportResult(ref, current.id, layers, fmt, True)
+            _record_image(tarball, provenance, rec, result)
+            return result
     with runner.step(f"docker {'load' if fmt == 'docker' else 'import'} {tarball.name}"):
         if fmt == "docker":
             images = engine.load_tar(tarball)
@@ -190,7 +192,22 @@ def import_pack(runner: Runner, engine: Engine | None, tarball: Path, ref: str, 
             engine.client.images.remove(t, noprune=True)
         except Exception:
             pass
-    return ImportResult(ref, image_id, layers, fmt, False)
+    result = ImportResult(ref, image_id, layers, fmt, False)
+    _record_image(tarball, provenance, rec, result)
+    return result
+
+
+def _record_image(tarball: Path, provenance: Path | None, rec: dict[str, Any] | None,
+                  result: ImportResult) -> None:
+    """`<name>.image.json` beside the provenance: which image holds this pack, so a firmware
+    build can link its ROM to the pack's provenance by image id (docker load keeps no labels)."""
+    if rec is None:
+        return
+    prov = Path(provenance) if provenance else provenance_path(tarball)
+    doc = {"image": result.image, "image_id": result.image_id, "layers": result.layers,
+           "format": result.format, "provenance": prov.name}
+    write_text_atomic(prov.with_name(prov.name.removesuffix(".provenance.json") + ".image.json"),
+                      json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def _guess_format(tarball: Path) -> str:

@@ -90,6 +90,12 @@ def test_env_build_real_offline_pack(offline_builder: str, project: Path) -> Non
             assert host_bit not in text
         assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", text), "a timestamp leaked"
         assert prov["tarball"]["sha256"] == first["pack"]["sha256"]
+        # a firmware build in this image finds the pack's provenance by image id
+        from fwenv.firmware.build import image_provenance
+
+        linked = image_provenance(_engine().image(ref), load_config(project))
+        assert linked["derivation"] == prov["derivation"]
+        assert linked["provenance_file"]["file"] == Path(first["pack"]["provenance"]).name
         # a second env.build skips every step
         second = json.loads(run_invoke(project, "env.build", *args, "--json").stdout)
         assert second["builder"]["skipped"] and second["pack"]["skipped"]

@@ -143,7 +143,7 @@ def image_provenance(img: Any, cfg: Config | None = None) -> dict[str, Any]:
     def first(*keys: str) -> str | None:
         return next((labels[k] for k in keys if labels.get(k)), None)
 
-    record = _provenance_file(cfg, labels)
+    record = _provenance_file(cfg, labels) or _pack_provenance(cfg, img.id)
     doc = record.pop("doc", {})
     return {
         "ref": next(iter(img.tags), None), "id": img.id,
@@ -177,6 +177,26 @@ def _provenance_file(cfg: Config | None, labels: dict[str, str]) -> dict[str, An
                 doc = {}
             return {"file": name, "sha256": sha256_file(path),
                     "doc": doc if isinstance(doc, dict) else {}}
+    return {}
+
+
+def _pack_provenance(cfg: Config | None, image_id: str) -> dict[str, Any]:
+    """The pack provenance of an image env.import loaded (found via output/<name>.image.json)."""
+    if cfg is None:
+        return {}
+    for index in sorted(cfg.output_dir.glob("*.image.json")):
+        try:
+            entry = json.loads(index.read_text(encoding="utf-8"))
+            if entry.get("image_id") != image_id:
+                continue
+            path = index.with_name(entry["provenance"])
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, KeyError, OSError):
+            continue
+        commits = [c["commit"] for c in doc.get("guix", {}).get("channels", []) if c.get("name") == "guix"]
+        return {"file": path.name, "sha256": sha256_file(path),
+                "doc": {"derivation": doc.get("derivation"),
+                        "channels_commit": commits[0] if commits else None}}
     return {}
 
 
