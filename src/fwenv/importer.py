@@ -59,7 +59,7 @@ def _open_stream(tarball: Path) -> IO[bytes]:
     with open(tarball, "rb") as f:
         magic = f.read(6)
     if magic[:2] == b"\x1f\x8b":
-        return gzip.open(tarball, "rb")
+        return gzip.open(tarball, "rb")  # type: ignore[return-value]
     if magic == b"\xfd7zXZ\x00":
         return lzma.open(tarball, "rb")
     return open(tarball, "rb")
