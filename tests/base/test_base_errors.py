@@ -119,3 +119,19 @@ def test_warm_build_is_skipped_json(builder_image, builder_output):
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["skipped"] is True and result["image"] == builder_image
+
+
+def test_guix_shell_dry_run_shows_privileges(out):
+    proc = invoke("guix.shell", "--image", "guix-pack-builder:1.5.0", "--dry-run", env=_env(out))
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith("docker run -it --rm --network=none ")
+    assert "--security-opt seccomp=unconfined --security-opt systempaths=unconfined" in line
+    assert "--privileged" not in line and "--cap-add" not in line
+    assert "guix-daemon --discover=no" in line
+
+
+def test_guix_shell_unknown_mode(out):
+    line = _one_line_error(invoke("guix.shell", "--image", "x:1", "--mode", "root", "--dry-run",
+                                  env=_env(out)))
+    assert "unknown daemon mode 'root'" in line
