@@ -1,2 +1,166 @@
-from invoke import Collection
+"""release / release.attest / release.verify: publish only what reproduces, signed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from invoke import Collection, task
+from invoke.exceptions import Exit
+
+from fwenv.config import Config
+from fwenv.errors import FwenvError
+from fwenv.release import (
+    BuildSpec,
+    ReleaseOptions,
+    firmware_smoke,
+)
+from fwenv.release import (
+    attest as attest_release,
+)
+from fwenv.release import (
+    release as make_release,
+)
+from fwenv.release import (
+    verify as verify_release,
+)
+from fwenv.signing import parse_signer
+
+from .common import COMMON_HELP, context, emit, engine_for, fwtask
+
+BUILD_HELP = {
+    "manifest": "Guix manifest (default guix/manifest.scm)",
+    "channels": "channels pin (default guix/channels.scm)",
+    "no_time_machine": "use the builder's own Guix instead of `guix time-machine -C channels`",
+    "no_substitutes": "build everything from source (no substitute servers)",
+    "load_path": "extra Guile load path dirs for the manifest (comma-separated; default guix)",
+    "guix_option": "extra `guix pack` option, passed as is (repeatable; e.g. --bootstrap)",
+    "builder": "builder image (default: the newest guix-pack-builder)",
+    "smoke": "comma-separated firmware targets to build in the released image (smoke test)",
+    "firmware_image": "build the smoke ROMs in this image instead (e.g. the stand-in); "
+                      "provenance says so",
+}
+BUILD_ITERABLE = ["guix_option"]
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _options(cfg: Config, runner: Any, engine: Any, version: str, *, manifest: str,
+             channels: str, no_time_machine: bool, no_substitutes: bool, load_path: str,
+             guix_option: list[str] | None, builder: str, smoke: str, firmware_image: str,
+             signer: str = "", name: str = "", **kw: Any) -> ReleaseOptions:
+    from fwenv.pack import PackOptions
+
+    root = cfg.root
+    if builder:
+        builder_image = builder
+    elif engine is not None:
+        from fwenv.builder import builder_ref
+        builder_image = builder_ref(cfg, engine)
+    else:
+        builder_image = f"{cfg.builder_image}:<version>"
+    pack_opts = PackOptions(
+        manifest=root / (manifest or "guix/manifest.scm"),
+        channels=root / (channels or "guix/channels.scm"),
+        format="docker", time_machine=not no_time_machine, substitutes=not no_substitutes,
+        load_path=tuple(root / d for d in (_split(load_path) or ["guix"])),
+        guix_options=tuple(guix_option or ()),
+        daemon_mode=str(cfg.get("builder.daemon_mode", "unprivileged")))
+    targets = _split(smoke) or [str(t) for t in cfg.get("release.smoke_targets", [])]
+    return ReleaseOptions(
+        version=version, build=BuildSpec(builder_image, pack_opts),
+        signer=parse_signer(signer) if signer else None, signer_name=name or None,
+        firmware=firmware_smoke(cfg, runner, engine, targets) if targets else None,
+        firmware_image=firmware_image or None, **kw)
+
+
+@task(default=True, iterable=BUILD_ITERABLE, help={
+    "version": "release version, also the image tag (e.g. 2026.11.0)",
+    "allow_dirty": "release from a git worktree with uncommitted changes (recorded)",
+    "push": "registry (host[:port][/path]) to push coreboot-build-env:<version> to",
+    "sign_key": "sign with gpg KEY, gpg:KEY or ssh:PATH (detached SHA256SUMS/provenance sigs)",
+    "signer_name": "signer directory name for --sigs (default: the key's e-mail local part)",
+    "sigs": "also write this release's signed SHA256SUMS into DIR/<version>/<signer>/",
+    **BUILD_HELP, **COMMON_HELP,
+})
+@fwtask
+def release(c, version, allow_dirty=False, push="", sign_key="", signer_name="", sigs="",
+            manifest="", channels="", no_time_machine=False, no_substitutes=False, load_path="",
+            guix_option=None, builder="", smoke="", firmware_image="", dry_run=False,
+            json=False, verbose=False):
+    """Build twice, compare bit for bit, publish release/<V>/ (image, sums, SBOM, provenance)."""
+    cfg, runner = context(dry_run, verbose)
+    engine = engine_for(runner)
+    opts = _options(cfg, runner, engine, version, manifest=manifest, channels=channels,
+                    no_time_machine=no_time_machine, no_substitutes=no_substitutes,
+                    load_path=load_path, guix_option=guix_option, builder=builder,
+                    smoke=smoke, firmware_image=firmware_image, signer=sign_key,
+                    name=signer_name, allow_dirty=allow_dirty, registry=push or None,
+                    sigs_dir=Path(sigs) if sigs else None)
+    emit(make_release(cfg, runner, engine, opts), json, runner)
+
+
+@task(iterable=BUILD_ITERABLE, help={
+    "version": "the release version to attest",
+    "signer": "your key: gpg KEY, gpg:KEY or ssh:PATH",
+    "name": "your directory name under DIR/<version>/ (default: the key's e-mail local part)",
+    "sigs": "the signatures tree (e.g. a clone of the sigs repository)",
+    **BUILD_HELP, **COMMON_HELP,
+})
+@fwtask
+def attest(c, version, signer, sigs, name="", manifest="", channels="", no_time_machine=False,
+           no_substitutes=False, load_path="", guix_option=None, builder="", smoke="",
+           firmware_image="", dry_run=False, json=False, verbose=False):
+    """Rebuild from the same pins and add your signed SHA256SUMS under DIR/<V>/<signer>/."""
+    cfg, runner = context(dry_run, verbose)
+    engine = engine_for(runner)
+    opts = _options(cfg, runner, engine, version, manifest=manifest, channels=channels,
+                    no_time_machine=no_time_machine, no_substitutes=no_substitutes,
+                    load_path=load_path, guix_option=guix_option, builder=builder,
+                    smoke=smoke, firmware_image=firmware_image, signer=signer, name=name)
+    emit(attest_release(cfg, runner, engine, opts, Path(sigs)), json, runner)
+
+
+@task(iterable=BUILD_ITERABLE, help={
+    "version": "the release version to verify",
+    "sigs": "the signatures tree holding <version>/<signer>/SHA256SUMS(.asc|.sig)",
+    "release_dir": "a release directory to check too (default release/<version> if present)",
+    "allowed_signers": "ssh allowed_signers file (for ssh signatures)",
+    "rebuild": "also rebuild locally from the pins and compare with every signer",
+    "image": "a published image REF@sha256:...: pull it and compare with the rebuild",
+    **BUILD_HELP, **COMMON_HELP,
+})
+@fwtask
+def verify(c, version, sigs="", release_dir="", allowed_signers="", rebuild=False, image="",
+           manifest="", channels="", no_time_machine=False, no_substitutes=False, load_path="",
+           guix_option=None, builder="", smoke="", firmware_image="", dry_run=False,
+           json=False, verbose=False):
+    """Check every signer's signature and sums; one line per signer; non-zero on any problem."""
+    cfg, runner = context(dry_run, verbose)
+    engine = engine_for(runner) if (rebuild or image) else None
+    if image and not rebuild:
+        raise FwenvError("--image compares with a local rebuild: add --rebuild")
+    opts = _options(cfg, runner, engine, version, manifest=manifest, channels=channels,
+                    no_time_machine=no_time_machine, no_substitutes=no_substitutes,
+                    load_path=load_path, guix_option=guix_option, builder=builder,
+                    smoke=smoke, firmware_image=firmware_image) if rebuild else None
+    result = verify_release(cfg, runner, engine, version=version,
+                            sigs_dir=Path(sigs) if sigs else None,
+                            allowed_signers=Path(allowed_signers) if allowed_signers else None,
+                            release_dir=Path(release_dir) if release_dir else None,
+                            rebuild=opts, image=image or None)
+    if json:
+        emit(result, True, runner)
+    else:
+        for line in result["lines"]:
+            print(line)
+    if not result["ok"] and not dry_run:
+        raise Exit("error: verification failed (see the lines above)", code=1)
+
+
 ns = Collection("release")
+ns.add_task(release)
+ns.add_task(attest)
+ns.add_task(verify)

@@ -57,3 +57,15 @@ def builder_build(engine: Engine, builder_output: Path):
 @pytest.fixture(scope="session")
 def builder_image(builder_build) -> str:
     return builder_build.image
+
+
+@pytest.fixture(scope="session")
+def offline_builder(builder_image: str, engine: Engine) -> str:
+    """The builder image for the offline pack route: it carries the static busybox and xz that
+    tests/pack/offline seeds the store from (Debian's busybox-static, xz-utils)."""
+    from fwenv.engine import ContainerSpec
+
+    probe = ["sh", "-c", "test -x /bin/busybox && command -v xz"]
+    code, out = engine.run(ContainerSpec(builder_image, probe))
+    assert code == 0, f"{builder_image} lacks busybox-static/xz-utils: {out}"
+    return builder_image

@@ -19,16 +19,6 @@ def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], check=check, capture_output=True, text=True)
 
 
-@pytest.fixture(scope="session")
-def offline_builder(builder_image: str) -> str:
-    """The product builder image (guix.base): it carries the static busybox and xz the seed needs."""
-    probe = subprocess.run(
-        ["docker", "run", "--rm", "--network=none", builder_image, "sh", "-c",
-         "test -x /bin/busybox && command -v xz"], capture_output=True, text=True)
-    assert probe.returncode == 0, f"{builder_image} lacks busybox-static/xz-utils: {probe.stderr}"
-    return builder_image
-
-
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     """A throw-away fwenv project root (its own output/ and image name)."""

@@ -1,0 +1,213 @@
+"""CycloneDX SBOM of an environment image: every /gnu/store item the pack ships, described the
+way Guix knows it (name, version, licenses, source origin hash).
+
+Two inputs, matched by store path:
+- the store items found in the pack archive itself (what is really shipped), and
+- `GUIX_QUERY`, a Guile script run with `guix repl` in the builder over the same manifest: for
+  every package in the manifest's closure, its name, version, licenses, home page, source origin
+  (URI + hash) and output store paths (computing derivations only; nothing is built).
+Store items no package claims (the profile, generated files) are listed as `guix:generated`.
+The output is deterministic: serial number from the pack hash, timestamp = SOURCE_DATE_EPOCH.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import FwenvError
+
+SPEC = "1.6"
+
+# Guile, run as: guix repl [-L DIR] -- query.scm MANIFEST  -> JSON array on stdout.
+GUIX_QUERY = r"""
+(use-modules (guix) (guix profiles) (guix packages) (guix licenses) (guix base16)
+             (guix base32) (guix ui) (gnu) (srfi srfi-1) (json))
+
+(define (uri->string u)
+  (cond ((string? u) u)
+        ((and (pair? u) (string? (car u))) (car u))
+        ((git-reference? u)
+         (let ((c (git-reference-commit u)))
+           (string-append (git-reference-url u) "@" (if (string? c) c ""))))
+        (else "")))
+
+(define (licenses p)
+  (let ((l (package-license p)))
+    (map (lambda (x) (if (license? x) (license-name x) (format #f "~a" x)))
+         (cond ((list? l) l) ((not l) '()) (else (list l))))))
+
+(define (source-info p)
+  (let ((s (package-source p)))
+    (if (and (origin? s) (origin-hash s))
+        (let ((h (origin-hash s)))
+          `(("kind" . "origin")
+            ("uri" . ,(uri->string (origin-uri s)))
+            ("algorithm" . ,(symbol->string (content-hash-algorithm h)))
+            ("hex" . ,(bytevector->base16-string (content-hash-value h)))
+            ("nix-base32" . ,(bytevector->nix-base32-string (content-hash-value h)))))
+        `(("kind" . ,(cond ((not s) "none") ((origin? s) "origin-without-hash")
+                           (else "local")))))))
+
+(define manifest
+  (load* (cadr (command-line)) (make-user-module '((guix profiles) (gnu)))))
+(define roots (filter package? (map manifest-entry-item (manifest-entries manifest))))
+
+(with-store store
+  (scm->json
+   (list->vector
+    (map (lambda (p)
+           `(("name" . ,(package-name p))
+             ("version" . ,(package-version p))
+             ("licenses" . ,(list->vector (licenses p)))
+             ("home-page" . ,(or (package-home-page p) ""))
+             ("root" . ,(if (memq p roots) #t #f))
+             ("outputs" . ,(list->vector
+                            (map cdr (derivation->output-paths
+                                      (package-derivation store p)))))
+             ("source" . ,(source-info p))))
+         (package-closure roots)))
+   (current-output-port)))
+(newline)
+"""
+
+# Guix license names -> SPDX ids (the common ones; others stay as names).
+SPDX = {
+    "GPL 1+": "GPL-1.0-or-later", "GPL 2": "GPL-2.0-only", "GPL 2+": "GPL-2.0-or-later",
+    "GPL 3": "GPL-3.0-only",
+    "GPL 3+": "GPL-3.0-or-later", "LGPL 2.0+": "LGPL-2.0-or-later", "LGPL 2.1": "LGPL-2.1-only",
+    "LGPL 2.1+": "LGPL-2.1-or-later", "LGPL 3": "LGPL-3.0-only", "LGPL 3+": "LGPL-3.0-or-later",
+    "AGPL 3+": "AGPL-3.0-or-later", "GFDL 1.3+": "GFDL-1.3-or-later", "Expat": "MIT",
+    "Modified BSD": "BSD-3-Clause", "FreeBSD": "BSD-2-Clause", "Original BSD": "BSD-4-Clause",
+    "ASL 2.0": "Apache-2.0", "MPL 2.0": "MPL-2.0", "ISC": "ISC", "Zlib": "Zlib",
+    "Public Domain": "CC0-1.0", "CC0": "CC0-1.0", "Perl Artistic 2.0": "Artistic-2.0",
+    "bzip2-1.0.6": "bzip2-1.0.6", "X11": "X11", "Unlicense": "Unlicense",
+    "Boost 1.0": "BSL-1.0", "OpenSSL": "OpenSSL", "Python Software Foundation License": "PSF-2.0",
+}
+
+_STORE_ITEM = re.compile(r"^/gnu/store/([0-9a-df-np-sv-z]{32})-(.+)$")
+
+
+def parse_query_output(text: str) -> list[dict[str, Any]]:
+    """The JSON array GUIX_QUERY prints (guix may print warnings before it)."""
+    start = text.find("[{")
+    if start < 0:
+        start = text.find("[]")
+    try:
+        data = json.loads(text[start:]) if start >= 0 else None
+    except ValueError:
+        data = None
+    if not isinstance(data, list):
+        raise FwenvError("the Guix package query printed no JSON: run with --verbose to see "
+                         "guix repl's output")
+    return data
+
+
+def split_store_name(item: str) -> tuple[str, str]:
+    """`/gnu/store/<hash>-hello-2.12.1` -> ("hello", "2.12.1"); version '' when none."""
+    m = _STORE_ITEM.match(item)
+    rest = m.group(2) if m else item.rsplit("/", 1)[-1]
+    parts = rest.split("-")
+    for i in range(1, len(parts)):
+        if parts[i][:1].isdigit():
+            return "-".join(parts[:i]), "-".join(parts[i:])
+    return rest, ""
+
+
+def _license(name: str) -> Any:
+    from cyclonedx.model.license import DisjunctiveLicense
+
+    spdx = SPDX.get(name)
+    return DisjunctiveLicense(id=spdx) if spdx else DisjunctiveLicense(name=name or "unknown")
+
+
+def build_sbom(
+    *,
+    image_name: str,
+    version: str,
+    store_items: Iterable[str],
+    packages: Iterable[Mapping[str, Any]],
+    pack_sha256: str,
+    image_id: str = "",
+    source_date_epoch: int = 0,
+) -> str:
+    """CycloneDX 1.6 JSON text for the image (deterministic for equal inputs)."""
+    from cyclonedx.model import (
+        ExternalReference,
+        ExternalReferenceType,
+        HashAlgorithm,
+        HashType,
+        Property,
+        XsUri,
+    )
+    from cyclonedx.model.bom import Bom, BomMetaData
+    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.model.dependency import Dependency
+    from cyclonedx.output.json import JsonV1Dot6
+
+    by_output: dict[str, Mapping[str, Any]] = {}
+    for entry in packages:
+        for out in entry.get("outputs", ()):
+            by_output[out] = entry
+
+    components = []
+    for item in sorted(set(store_items)):
+        pkg: Mapping[str, Any] | None = by_output.get(item)
+        props = [Property(name="guix:store-path", value=item)]
+        refs = []
+        if pkg:
+            name, ver = str(pkg["name"]), str(pkg["version"])
+            licenses = [_license(str(x)) for x in pkg.get("licenses", ())]
+            src = pkg.get("source", {})
+            props.append(Property(name="guix:source-kind", value=str(src.get("kind", "none"))))
+            if src.get("kind") == "origin":
+                props.append(Property(name="guix:source-hash",
+                                      value=f"{src['algorithm']}:{src['nix-base32']}"))
+                alg = {"sha256": HashAlgorithm.SHA_256, "sha512": HashAlgorithm.SHA_512}.get(
+                    str(src["algorithm"]))
+                uri = str(src.get("uri") or "")
+                if uri:
+                    refs.append(ExternalReference(
+                        type=ExternalReferenceType.SOURCE_DISTRIBUTION, url=XsUri(uri),
+                        hashes=[HashType(alg=alg, content=str(src["hex"]))] if alg else None))
+            if pkg.get("home-page"):
+                refs.append(ExternalReference(type=ExternalReferenceType.WEBSITE,
+                                              url=XsUri(str(pkg["home-page"]))))
+        else:
+            name, ver = split_store_name(item)
+            licenses = []
+            props.append(Property(name="guix:generated", value="true"))
+        components.append(Component(
+            name=name, version=ver or None, type=ComponentType.LIBRARY, bom_ref=item,
+            licenses=licenses, properties=props, external_references=refs))
+
+    root = Component(
+        name=image_name, version=version, type=ComponentType.CONTAINER,
+        bom_ref=f"{image_name}:{version}",
+        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=pack_sha256)],
+        properties=[Property(name="docker:image-id", value=image_id)] if image_id else None)
+    bom = Bom(
+        components=components,
+        serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"urn:fwenv:pack:{pack_sha256}"),
+        metadata=BomMetaData(
+            component=root,
+            timestamp=dt.datetime.fromtimestamp(source_date_epoch, tz=dt.timezone.utc)),
+        dependencies=[Dependency(ref=root.bom_ref,
+                                 dependencies=[Dependency(ref=c.bom_ref) for c in components])],
+    )
+    return JsonV1Dot6(bom).output_as_string(indent=2) + "\n"
+
+
+def validate_sbom(text: str) -> None:
+    """Validate against the CycloneDX 1.6 JSON schema (strict); raise a one-line error."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    if error is not None:
+        raise FwenvError(f"SBOM fails the CycloneDX {SPEC} schema: "
+                         f"{str(error.data)[:200]}: report this as a fwenv bug")

@@ -1,0 +1,304 @@
+"""Checking releases: archive comparison, image digests, per-signer sums and signatures.
+
+Nothing here builds; `release.py` calls these after its builds, `release.verify` on a sigs tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import FwenvError
+from .fsutil import sha256_file
+from .signing import SUMS, check_files, parse_sums, signature_for, verify_signature
+
+MAX_DIFF_LINES = 40
+
+
+# -- archives ------------------------------------------------------------------------------------
+@contextmanager
+def open_tar(path: Path) -> Iterator[tarfile.TarFile]:
+    """Open a (gzip/xz/bzip2/zstd-compressed or plain) tar archive for random access."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic == b"\x28\xb5\x2f\xfd":  # zstd: Python 3.11 has no zstd; decompress to a temp file
+        if not shutil.which("zstd"):
+            raise FwenvError(f"{path.name} is zstd-compressed: apt-get install zstd")
+        with tempfile.TemporaryFile() as tmp:
+            subprocess.run(["zstd", "-dc", str(path)], stdout=tmp, check=True)
+            tmp.seek(0)
+            with tarfile.open(fileobj=tmp, mode="r:") as tf:
+                yield tf
+        return
+    try:
+        tf = tarfile.open(path, mode="r:*")
+    except (tarfile.TarError, OSError) as e:
+        raise FwenvError(f"{path} is not a readable tar archive ({e}): rebuild it") from None
+    with tf:
+        yield tf
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    mode: int
+    owner: str
+    mtime: int
+    link: str
+    size: int
+    sha256: str
+    is_tar: bool = False
+
+    def differences(self, other: Entry) -> list[str]:
+        out = []
+        for attr in ("kind", "mode", "owner", "mtime", "link", "size"):
+            a, b = getattr(self, attr), getattr(other, attr)
+            if a != b:
+                shown = (oct(a), oct(b)) if attr == "mode" else (a, b)
+                out.append(f"{attr} {shown[0]} vs {shown[1]}")
+        if self.sha256 != other.sha256:
+            out.append("content differs")
+        return out
+
+
+def _kind(m: tarfile.TarInfo) -> str:
+    return {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.DIRTYPE: "dir",
+            tarfile.SYMTYPE: "symlink", tarfile.LNKTYPE: "hardlink"}.get(m.type, "other")
+
+
+def _hash_stream(f: IO[bytes] | None) -> tuple[str, bool]:
+    if f is None:
+        return "", False
+    h = hashlib.sha256()
+    head = f.read(512)
+    is_tar = len(head) == 512 and head[257:262] == b"ustar"
+    h.update(head)
+    while chunk := f.read(1 << 20):
+        h.update(chunk)
+    return h.hexdigest(), is_tar
+
+
+def index_tar(tf: tarfile.TarFile) -> dict[str, Entry]:
+    out = {}
+    for m in tf:
+        digest, is_tar = _hash_stream(tf.extractfile(m)) if m.isfile() else ("", False)
+        out[m.name.removeprefix("./")] = Entry(
+            _kind(m), m.mode, f"{m.uid}:{m.gid}", int(m.mtime), m.linkname, m.size, digest, is_tar)
+    return out
+
+
+def _diff_index(a: dict[str, Entry], b: dict[str, Entry], prefix: str) -> list[str]:
+    lines = []
+    for name in sorted(a.keys() | b.keys()):
+        if name not in b:
+            lines.append(f"{prefix}{name}: only in the first build")
+        elif name not in a:
+            lines.append(f"{prefix}{name}: only in the second build")
+        elif a[name] != b[name]:
+            lines.append(f"{prefix}{name}: {', '.join(a[name].differences(b[name]))}")
+    return lines
+
+
+def compare_archives(first: Path, second: Path) -> list[str]:
+    """What differs between two image/pack archives: [] when bit-identical, else one line per
+    differing member, and inside differing layer tars one line per differing file."""
+    if sha256_file(first) == sha256_file(second):
+        return []
+    with open_tar(first) as ta, open_tar(second) as tb:
+        ia, ib = index_tar(ta), index_tar(tb)
+        lines = _diff_index(ia, ib, "")
+        # Pair layers: by position in manifest.json (layer dirs are named by their hash, so a
+        # changed layer has another name), else same-named tar members.
+        pairs = list(zip(_layer_names(ta), _layer_names(tb), strict=False))
+        paired = {a for a, _ in pairs}
+        pairs += [(n, n) for n in sorted(ia.keys() & ib.keys())
+                  if n not in paired and ia[n].is_tar and ib[n].is_tar]
+        for na, nb in pairs:
+            ea, eb = ia.get(na), ib.get(nb)
+            if ea is None or eb is None or ea.sha256 == eb.sha256:
+                continue
+            with tarfile.open(fileobj=_member(ta, na), mode="r:") as la, \
+                    tarfile.open(fileobj=_member(tb, nb), mode="r:") as lb:
+                label = na if na == nb else f"{na} vs {nb}"
+                lines += _diff_index(index_tar(la), index_tar(lb), f"layer {label}: ")
+    if not lines:
+        lines = ["archives differ only in compression or tar padding (members identical)"]
+    return lines
+
+
+def _layer_names(tf: tarfile.TarFile) -> list[str]:
+    try:
+        return [str(n).removeprefix("./") for n in json.load(_member(tf, "manifest.json"))[0]
+                ["Layers"]]
+    except (KeyError, IndexError, ValueError, TypeError):
+        return []
+
+
+def diffoscope_report(first: Path, second: Path, report: Path) -> Path | None:
+    """Run diffoscope when installed; return the text report path (None when not installed)."""
+    if not shutil.which("diffoscope"):
+        return None
+    subprocess.run(["diffoscope", "--text", str(report), "--max-text-report-size", "1000000",
+                    str(first), str(second)], capture_output=True, check=False)
+    return report if report.is_file() else None
+
+
+# -- docker image archives -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageDigests:
+    image_id: str  # sha256 of the config JSON = `docker images --no-trunc` ID
+    diff_ids: tuple[str, ...]  # layer digests (sha256 of each uncompressed layer tar)
+    repo_tags: tuple[str, ...] = ()
+
+
+def image_digests(archive: Path) -> ImageDigests:
+    """Image ID and layer digests of a `docker save`/`guix pack -f docker` archive, read offline."""
+    with open_tar(archive) as tf:
+        try:
+            manifest = json.load(_member(tf, "manifest.json"))
+            entry = manifest[0]
+            config_bytes = _member(tf, entry["Config"]).read()
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise FwenvError(f"{archive.name} is not a docker image archive (no manifest.json): "
+                             "build the pack with --format docker") from None
+    config = json.loads(config_bytes)
+    return ImageDigests(
+        "sha256:" + hashlib.sha256(config_bytes).hexdigest(),
+        tuple(config.get("rootfs", {}).get("diff_ids", [])),
+        tuple(entry.get("RepoTags") or ()),
+    )
+
+
+def _member(tf: tarfile.TarFile, name: str) -> IO[bytes]:
+    for candidate in (name, "./" + name):
+        try:
+            f = tf.extractfile(candidate)
+        except KeyError:
+            continue
+        if f is not None:
+            return f
+    raise KeyError(name)
+
+
+def store_items(archive: Path) -> list[str]:
+    """The /gnu/store items shipped in a pack (docker archive or plain tarball), sorted."""
+    items: set[str] = set()
+
+    def scan(tf: tarfile.TarFile) -> None:
+        for m in tf:
+            name = m.name.removeprefix("./").lstrip("/")
+            parts = name.split("/")
+            if len(parts) >= 3 and parts[0] == "gnu" and parts[1] == "store" and parts[2]:
+                items.add("/gnu/store/" + parts[2])
+            elif m.isfile() and name.endswith(".tar"):
+                f = tf.extractfile(m)
+                if f is not None:
+                    with tarfile.open(fileobj=f, mode="r|*") as inner:
+                        scan(inner)
+
+    with open_tar(archive) as tf:
+        scan(tf)
+    return sorted(items)
+
+
+# -- signers -------------------------------------------------------------------------------------
+@dataclass
+class SignerResult:
+    signer: str
+    status: str  # verified | differs | bad signature | missing
+    detail: str = ""
+    sums: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "verified"
+
+    def line(self) -> str:
+        return f"{self.status}: {self.signer}" + (f" ({self.detail})" if self.detail else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"signer": self.signer, "status": self.status, "detail": self.detail}
+
+
+def check_signed_sums(directory: Path, allowed_signers: Path | None = None,
+                      principal: str | None = None) -> SignerResult:
+    """Read and signature-check `directory/SHA256SUMS`."""
+    name = directory.name
+    sums_path = directory / SUMS
+    if not sums_path.is_file():
+        return SignerResult(name, "missing", f"no {SUMS}")
+    sig = signature_for(sums_path)
+    if sig is None:
+        return SignerResult(name, "bad signature", f"no {SUMS}.asc or {SUMS}.sig")
+    check = verify_signature(sums_path, sig, allowed_signers=allowed_signers, principal=principal)
+    if not check.ok:
+        return SignerResult(name, "bad signature", check.detail)
+    try:
+        sums = parse_sums(sums_path.read_text(encoding="utf-8"), f"{name}/{SUMS}")
+    except (FwenvError, UnicodeDecodeError) as e:
+        return SignerResult(name, "bad signature", f"signed but unreadable: {e}")
+    return SignerResult(name, "verified", check.detail, sums)
+
+
+def compare_sums(base: dict[str, str], other: dict[str, str]) -> list[str]:
+    """Names whose hashes differ, or that only one side lists."""
+    out = []
+    for n in sorted(base.keys() | other.keys()):
+        if n not in other:
+            out.append(f"{n} missing")
+        elif n not in base:
+            out.append(f"{n} extra")
+        elif base[n] != other[n]:
+            out.append(f"{n} differs")
+    return out
+
+
+def verify_signers(sigs_dir: Path, version: str, *, base: dict[str, str] | None = None,
+                   allowed_signers: Path | None = None) -> list[SignerResult]:
+    """Every signer under `sigs_dir/version/`: signature, then sums against the base.
+
+    The base is `base` when given (a release's or a local rebuild's sums), else the first
+    signer (sorted by name) whose signature verifies, as guix-verify does."""
+    root = sigs_dir / version
+    if not root.is_dir():
+        raise FwenvError(f"no signatures for {version} in {sigs_dir}: "
+                         "run invoke release.attest --version {version} --sigs DIR first")
+    results = [check_signed_sums(d, allowed_signers) for d in sorted(root.iterdir()) if d.is_dir()]
+    if not results:
+        raise FwenvError(f"{root} holds no signer directories: run invoke release.attest")
+    if base is None:
+        good = [r for r in results if r.ok]
+        base = good[0].sums if good else None
+    for r in results:
+        if r.ok and base is not None:
+            diff = compare_sums(base, r.sums)
+            if diff:
+                r.status, r.detail = "differs", "; ".join(diff)
+    return results
+
+
+def verify_release_dir(release_dir: Path, allowed_signers: Path | None = None) -> SignerResult:
+    """A release directory: SHA256SUMS signature, then every listed file's hash."""
+    result = check_signed_sums(release_dir, allowed_signers)
+    result.signer = f"release {release_dir.name}"
+    if result.ok:
+        problems = check_files(release_dir, result.sums)
+        provenance = release_dir / "provenance.json"
+        sig = signature_for(provenance)
+        if provenance.is_file() and sig is not None:
+            check = verify_signature(provenance, sig, allowed_signers=allowed_signers)
+            if not check.ok:
+                result.status, result.detail = "bad signature", f"provenance.json: {check.detail}"
+                return result
+        if problems:
+            result.status, result.detail = "differs", "; ".join(problems)
+    return result
