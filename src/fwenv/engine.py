@@ -156,6 +156,17 @@ class Engine:
         except docker.errors.ImageNotFound:
             pass
 
+    def remove_unused(self, image_id: str) -> None:
+        """Remove an image left untagged, unless a container still uses it."""
+        import docker.errors
+
+        img = self.image(image_id)
+        if img is not None and not img.tags:
+            try:
+                self.client.images.remove(image_id)
+            except docker.errors.APIError:
+                pass
+
     # -- containers ---------------------------------------------------------------------------
     def run(self, spec: ContainerSpec, on_line: Callable[[str], None] | None = None) -> tuple[int, str]:
         """Run a container to completion; stream its output; always remove it (also on ^C)."""

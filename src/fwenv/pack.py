@@ -11,6 +11,7 @@ bridge (downloads only; builds stay in the daemon's sandbox).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
@@ -95,8 +96,8 @@ class PackResult:
                 "store_path": self.store_path, "skipped": self.skipped}
 
 
-def store_volume(builder_image_id: str) -> str:
-    return f"fwenv-guix-store-{builder_image_id.removeprefix('sha256:')[:12]}"
+def store_volume(builder_digest: str) -> str:
+    return f"fwenv-guix-store-{builder_digest.removeprefix('sha256:')[:12]}"
 
 
 def _rel(cfg: Config, path: Path) -> str:
@@ -267,7 +268,7 @@ def _run_guix(session: GuixSession, argv: list[str], opts: PackOptions, shown: s
 def _inputs(cfg: Config, opts: PackOptions, builder_id: str) -> dict[str, Any]:
     chan = Path(opts.channels) if opts.channels else None
     return {
-        "builder_image_id": builder_id,
+        "builder_content_digest": builder_id,
         "manifest": sha256_file(opts.manifest),
         "channels": sha256_file(chan) if chan and chan.is_file() else None,
         "load_path": [tree_sha256(Path(d)) for d in opts.load_path],
@@ -287,12 +288,15 @@ def _verified(out: Path, prov: Path, inputs_digest: str) -> dict[str, Any] | Non
 
 
 def _builder_id(engine: Engine | None, image: str) -> str:
+    """The builder's content digest: its layer digests, hashed. Unlike the image ID, which
+    `docker import` stamps with the import time, it is the same wherever the builder is rebuilt."""
     if engine is None:
         return "sha256:" + "0" * 64
     img = engine.image(image)
     if img is None:
         raise FwenvError(f"builder image {image} not found: run invoke guix.base first")
-    return str(img.id)
+    layers = img.attrs["RootFS"]["Layers"]
+    return "sha256:" + hashlib.sha256("\n".join(layers).encode()).hexdigest()
 
 
 def _guix_version(session: GuixSession) -> str:
@@ -401,7 +405,8 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
             "manifest": {"file": shown_mf, "sha256": inputs["manifest"]},
             "load_path": [{"dir": _rel(cfg, Path(d)), "sha256": h}
                           for d, h in zip(opts.load_path, inputs["load_path"], strict=False)],
-            "builder": {"image": builder_image, "image_id": builder_id, "recipe": opts.recipe},
+            "builder": {"image": builder_image, "content_digest": builder_id,
+                        "recipe": opts.recipe},
             "command": argv,
             "options": _recorded_options(opts),
             "inputs_digest": inputs_digest,

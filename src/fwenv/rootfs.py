@@ -353,5 +353,8 @@ def _import(
             engine.remove_image(image_id)
             raise FwenvError(f"imported layer {layer} differs from the tarball sha256 {tar_sha}: "
                              "the engine altered the layer; check the storage driver")
+        previous = engine.image(ref)
         engine.tag(image_id, ref)
+        if previous is not None and previous.id != image_id:
+            engine.remove_unused(previous.id)  # the image this tag replaced, if nothing uses it
     return image_id, layer

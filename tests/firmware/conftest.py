@@ -97,6 +97,8 @@ def standin(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _import(engine: Engine, ref: str, files: dict[str, bytes | Path]) -> str:
+    if engine.image(ref) is not None:  # same files every time: import once
+        return ref
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, data in sorted(files.items()):

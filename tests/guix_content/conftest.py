@@ -1,7 +1,6 @@
 """Fixtures for tests of guix/ (channels, manifest, our packages): real guix-daemon containers.
 
-Image choice: guix-pack-builder:1.5.0 if present; else the lead's `builder_image` fixture
-(builds it with fwenv.builder); else scratch-builder:exp. Every session is a fresh
+Image: the product builder (the `builder_image` fixture, built by guix.base). Every session is a fresh
 container with the checkout's guix/ mounted read-only at /src/guix and --network=none.
 """
 
@@ -20,21 +19,12 @@ from fwenv.plan import Runner
 ROOT = Path(__file__).resolve().parents[2]
 GUIX_DIR = ROOT / "guix"
 IN = "/src/guix"  # where guix/ is mounted in the builder
-PRODUCT_IMAGE = "guix-pack-builder:1.5.0"
-SCRATCH_IMAGE = "scratch-builder:exp"
 
 
 @pytest.fixture(scope="session")
-def guix_image(request: pytest.FixtureRequest) -> str:
-    engine = Engine.connect()
-    if engine.image(PRODUCT_IMAGE) is not None:
-        return PRODUCT_IMAGE
-    try:
-        return str(request.getfixturevalue("builder_image"))
-    except Exception:  # no builder module yet, or it cannot build here
-        if engine.image(SCRATCH_IMAGE) is None:
-            pytest.skip(f"neither {PRODUCT_IMAGE} nor {SCRATCH_IMAGE} exists")
-        return SCRATCH_IMAGE
+def guix_image(builder_image: str) -> str:
+    """The product builder image (tests/conftest.py builds it with guix.base's code)."""
+    return builder_image
 
 
 @pytest.fixture(scope="session")
