@@ -46,8 +46,7 @@ def build(c, manifest=None, channels=None, format="docker", compressor="gzip",
     popts = pack_options(manifest, channels, format, compressor, substitute_urls,
                          no_substitutes, int(cores) if cores else None,
                          int(jobs) if jobs else None, no_time_machine, load_path, guix_option,
-                         entry_point, name, ephemeral, force, cfg.root)
-    popts.daemon_mode = str(cfg.get("builder.daemon_mode", "unprivileged"))
+                         entry_point, name, ephemeral, force, cfg)
     engine = engine_for(runner)
     res = build_environment(cfg, runner, engine, EnvOptions(
         pack=popts, tag=tag or cfg.env_tag, builder_image=builder,

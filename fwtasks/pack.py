@@ -7,7 +7,8 @@ from pathlib import Path
 from invoke import task
 
 from fwenv.builder import builder_ref
-from fwenv.pack import DEFAULT_SYMLINKS, PackOptions, build_pack, pack_derivation
+from fwenv.config import Config
+from fwenv.pack import DEFAULT_SYMLINKS, PackOptions, build_pack, environment_shape, pack_derivation
 from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask
 
 PACK_HELP = {
@@ -34,20 +35,27 @@ def pack_options(c_manifest: str | None, channels: str | None, format: str, comp
                  substitute_urls: str | None, no_substitutes: bool, cores: int | None,
                  jobs: int | None, no_time_machine: bool, load_path: list[str] | None,
                  guix_option: list[str] | None, entry_point: str | None, name: str | None,
-                 ephemeral: bool, force: bool, root: Path) -> PackOptions:
+                 ephemeral: bool, force: bool, cfg: Config) -> PackOptions:
+    """PackOptions from task options; the environment's own shape (guix/environment.toml)
+    applies when packing the default manifest and no option overrides it."""
+    root = cfg.root
+    manifest = Path(c_manifest) if c_manifest else root / "guix" / "manifest.scm"
+    shape = environment_shape(root) if manifest == root / "guix" / "manifest.scm" else {}
     return PackOptions(
-        manifest=Path(c_manifest) if c_manifest else root / "guix" / "manifest.scm",
+        manifest=manifest,
         channels=None if (no_time_machine and not channels) else
         (Path(channels) if channels else root / "guix" / "channels.scm"),
         format=format, compressor=compressor,
         substitute_urls=tuple((substitute_urls or "").split()),
         substitutes=not no_substitutes, cores=cores, jobs=jobs,
         time_machine=not no_time_machine,
-        load_path=tuple(Path(p) for p in (load_path or [])),
+        load_path=tuple(Path(p) for p in (load_path or shape.get("load_path", []))),
         guix_options=tuple(guix_option or []),
-        symlinks=DEFAULT_SYMLINKS,
-        entry_point=entry_point if entry_point is not None else "bin/bash",
+        symlinks=tuple(shape.get("symlinks", DEFAULT_SYMLINKS)),
+        entry_point=entry_point if entry_point is not None else shape.get("entry_point", "bin/bash"),
         name=name, ephemeral=ephemeral, force=force,
+        daemon_mode=str(cfg.get("builder.daemon_mode", "unprivileged")),
+        recipe=cfg.get("builder.recipe"),
     )
 
 
@@ -71,9 +79,7 @@ def pack(c, manifest=None, channels=None, format="docker", compressor="gzip",
     opts = pack_options(manifest, channels, format, compressor, substitute_urls,
                         no_substitutes, int(cores) if cores else None,
                         int(jobs) if jobs else None, no_time_machine, load_path, guix_option,
-                        entry_point, name, ephemeral, force, cfg.root)
-    opts.daemon_mode = str(cfg.get("builder.daemon_mode", "unprivileged"))
-    opts.recipe = cfg.get("builder.recipe")
+                        entry_point, name, ephemeral, force, cfg)
     if dry_run:
         # Commands first (no engine needed); then the derivation if an engine answers.
         from fwenv.engine import Engine

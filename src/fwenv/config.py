@@ -78,15 +78,19 @@ class Config:
         return str(self.get("env_tag", "latest"))
 
 
-def load_config(root: Path | None = None) -> Config:
-    root = Path(root).resolve() if root else find_root()
-    path = root / "pyproject.toml"
+def load_toml(path: Path, missing: str = "restore it from git") -> dict[str, Any]:
+    """A TOML file, or a one-line error naming the file."""
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FwenvError(f"{path} not found: run from the fwenv checkout") from None
+        raise FwenvError(f"{path} not found: {missing}") from None
     except tomllib.TOMLDecodeError as e:
         raise FwenvError(f"{path}: {e}: fix the TOML syntax") from None
+
+
+def load_config(root: Path | None = None) -> Config:
+    root = Path(root).resolve() if root else find_root()
+    doc = load_toml(root / "pyproject.toml", "run from the fwenv checkout")
     data = doc.get("tool", {}).get("fwenv", {})
     if os.environ.get("FWENV_OUTPUT_DIR"):  # e.g. tests and CI keep their outputs apart
         data["output_dir"] = os.environ["FWENV_OUTPUT_DIR"]

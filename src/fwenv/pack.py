@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .config import Config
+from .config import Config, load_toml
 from .engine import Engine, Mount
 from .errors import FwenvError
 from .fsutil import remove, sha256_file, write_text_atomic
@@ -94,6 +94,17 @@ class PackResult:
         return {"tarball": str(self.tarball), "provenance": str(self.provenance),
                 "sha256": self.sha256, "derivation": self.derivation,
                 "store_path": self.store_path, "skipped": self.skipped}
+
+
+def environment_shape(root: Path) -> dict[str, Any]:
+    """guix/environment.toml [pack]: the symlinks, load path and entry point of the real
+    environment (paths made absolute under `root`)."""
+    path = root / "guix" / "environment.toml"
+    if not path.is_file():
+        return {}
+    shape = dict(load_toml(path).get("pack", {}))
+    shape["load_path"] = [str(root / p) for p in shape.get("load_path", [])]
+    return shape
 
 
 def store_volume(builder_digest: str) -> str:

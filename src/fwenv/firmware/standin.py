@@ -7,32 +7,19 @@ environment image.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, load_toml
 from ..engine import Engine
-from ..errors import FwenvError
 from ..plan import Runner
 from ..rootfs import ImageResult, RootfsRecipe, build_image
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 RECIPE = Path("containers/toolchain-debian/recipe.toml")
 
 
 def load(cfg: Config) -> dict[str, Any]:
-    path = cfg.root / str(cfg.section("firmware").get("standin_recipe", RECIPE))
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FwenvError(f"{path} not found: restore it from git") from None
-    except tomllib.TOMLDecodeError as e:
-        raise FwenvError(f"{path}: {e}: fix the TOML syntax") from None
+    return load_toml(cfg.root / str(cfg.section("firmware").get("standin_recipe", RECIPE)))
 
 
 def recipe(cfg: Config, suite: str | None = None, mirror: str | None = None,

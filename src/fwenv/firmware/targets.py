@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, load_toml
 from ..errors import FwenvError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -56,13 +50,7 @@ class Target:
         return "a toolchain image (source from the cache or the Debian mirror)"
 
 
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FwenvError(f"{path} not found: restore it from git") from None
-    except tomllib.TOMLDecodeError as e:
-        raise FwenvError(f"{path}: {e}: fix the TOML syntax") from None
+_load = load_toml
 
 
 def data_paths(cfg: Config) -> tuple[Path, Path]:
