@@ -37,6 +37,13 @@ def fwtask(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def required(**options: str) -> None:
+    """Options a task cannot run without (Invoke options, not positionals, so --help works)."""
+    for name, value in options.items():
+        if not value:
+            raise FwenvError(f"--{name.replace('_', '-')} is required (invoke --help TASK)")
+
+
 def context(dry_run: bool = False, verbose: bool = False) -> tuple[Config, Runner]:
     return load_config(), Runner(dry_run=dry_run, verbose=verbose)
 

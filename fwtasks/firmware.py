@@ -11,7 +11,7 @@ from fwenv.firmware import heads, sources
 from fwenv.firmware import standin as standinmod
 from fwenv.firmware.targets import all_targets, get_target
 
-from .common import COMMON_HELP, context, emit, engine_for, fwtask
+from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
 
 IMAGE_HELP = "environment image to build in (default: env_image:env_tag from pyproject.toml)"
 
@@ -31,9 +31,10 @@ def _image(cfg, image: str) -> str:
     **COMMON_HELP,
 })
 @fwtask
-def build(c, target, image="", jobs=2, check=False, boot=False, boot_if_qemu=False,
+def build(c, target="", image="", jobs=2, check=False, boot=False, boot_if_qemu=False,
           timeout=120.0, dry_run=False, json=False, verbose=False):
     """Build a target in a --network=none container; results in output/firmware/<target>/."""
+    required(target=target)
     cfg, runner = context(dry_run, verbose)
     t = get_target(cfg, target)
     boot = boot or (boot_if_qemu and bool(t.qemu_machine) and t.kind == "coreboot")
@@ -94,8 +95,9 @@ def list_(c, json=False):
             "image": "image for Heads' `make packages` (default: the environment image)",
             **COMMON_HELP})
 @fwtask
-def fetch(c, target, image="", dry_run=False, json=False, verbose=False):
+def fetch(c, target="", image="", dry_run=False, json=False, verbose=False):
     """Download a target's pinned sources into the cache (networked; builds then run offline)."""
+    required(target=target)
     cfg, runner = context(dry_run, verbose)
     t = get_target(cfg, target)
     if t.kind == "heads":

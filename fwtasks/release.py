@@ -26,14 +26,14 @@ from fwenv.release import (
 )
 from fwenv.signing import parse_signer
 
-from .common import COMMON_HELP, context, emit, engine_for, fwtask
+from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
 
 BUILD_HELP = {
     "manifest": "Guix manifest (default guix/manifest.scm)",
     "channels": "channels pin (default guix/channels.scm)",
     "no_time_machine": "use the builder's own Guix instead of `guix time-machine -C channels`",
     "no_substitutes": "build everything from source (no substitute servers)",
-    "load_path": "extra Guile load path dirs for the manifest (comma-separated; default guix)",
+    "load_path": "extra Guile load path dirs for the manifest (comma-separated; default guix/modules)",
     "guix_option": "extra `guix pack` option, passed as is (repeatable; e.g. --bootstrap)",
     "builder": "builder image (default: the newest guix-pack-builder)",
     "smoke": "comma-separated firmware targets to build in the released image (smoke test)",
@@ -51,7 +51,7 @@ def _options(cfg: Config, runner: Any, engine: Any, version: str, *, manifest: s
              channels: str, no_time_machine: bool, no_substitutes: bool, load_path: str,
              guix_option: list[str] | None, builder: str, smoke: str, firmware_image: str,
              signer: str = "", name: str = "", **kw: Any) -> ReleaseOptions:
-    from fwenv.pack import PackOptions
+    from fwenv.pack import DEFAULT_SYMLINKS, PackOptions, environment_shape
 
     root = cfg.root
     if builder:
@@ -61,11 +61,14 @@ def _options(cfg: Config, runner: Any, engine: Any, version: str, *, manifest: s
         builder_image = builder_ref(cfg, engine)
     else:
         builder_image = f"{cfg.builder_image}:<version>"
+    shape = {} if manifest else environment_shape(root)  # as guix.pack packs the default
     pack_opts = PackOptions(
+        symlinks=tuple(shape.get("symlinks", DEFAULT_SYMLINKS)),
+        entry_point=shape.get("entry_point", "bin/bash"),
         manifest=root / (manifest or "guix/manifest.scm"),
         channels=root / (channels or "guix/channels.scm"),
         format="docker", time_machine=not no_time_machine, substitutes=not no_substitutes,
-        load_path=tuple(root / d for d in (_split(load_path) or ["guix"])),
+        load_path=tuple(root / d for d in (_split(load_path) or ["guix/modules"])),
         guix_options=tuple(guix_option or ()),
         daemon_mode=str(cfg.get("builder.daemon_mode", "unprivileged")))
     targets = _split(smoke) or [str(t) for t in cfg.get("release.smoke_targets", [])]
@@ -86,11 +89,12 @@ def _options(cfg: Config, runner: Any, engine: Any, version: str, *, manifest: s
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
-def release(c, version, allow_dirty=False, push="", sign_key="", signer_name="", sigs="",
+def release(c, version="", allow_dirty=False, push="", sign_key="", signer_name="", sigs="",
             manifest="", channels="", no_time_machine=False, no_substitutes=False, load_path="",
             guix_option=None, builder="", smoke="", firmware_image="", dry_run=False,
             json=False, verbose=False):
     """Build twice, compare bit for bit, publish release/<V>/ (image, sums, SBOM, provenance)."""
+    required(version=version)
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)
     opts = _options(cfg, runner, engine, version, manifest=manifest, channels=channels,
@@ -110,10 +114,11 @@ def release(c, version, allow_dirty=False, push="", sign_key="", signer_name="",
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
-def attest(c, version, signer, sigs, name="", manifest="", channels="", no_time_machine=False,
+def attest(c, version="", signer="", sigs="", name="", manifest="", channels="", no_time_machine=False,
            no_substitutes=False, load_path="", guix_option=None, builder="", smoke="",
            firmware_image="", dry_run=False, json=False, verbose=False):
     """Rebuild from the same pins and add your signed SHA256SUMS under DIR/<V>/<signer>/."""
+    required(version=version, signer=signer, sigs=sigs)
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)
     opts = _options(cfg, runner, engine, version, manifest=manifest, channels=channels,
@@ -133,11 +138,12 @@ def attest(c, version, signer, sigs, name="", manifest="", channels="", no_time_
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
-def verify(c, version, sigs="", release_dir="", allowed_signers="", rebuild=False, image="",
+def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=False, image="",
            manifest="", channels="", no_time_machine=False, no_substitutes=False, load_path="",
            guix_option=None, builder="", smoke="", firmware_image="", dry_run=False,
            json=False, verbose=False):
     """Check every signer's signature and sums; one line per signer; non-zero on any problem."""
+    required(version=version)
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner) if (rebuild or image) else None
     if image and not rebuild:

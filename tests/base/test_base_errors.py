@@ -135,3 +135,18 @@ def test_guix_shell_unknown_mode(out):
     line = _one_line_error(invoke("guix.shell", "--image", "x:1", "--mode", "root", "--dry-run",
                                   env=_env(out)))
     assert "unknown daemon mode 'root'" in line
+
+
+def test_every_task_has_help_for_every_option():
+    """`invoke TASK --help` prints usage and a help text for each option (no positionals
+    that would swallow --help)."""
+    listing = invoke("--list", check=True).stdout.splitlines()
+    tasks = [ln.split()[0] for ln in listing if ln.startswith("  ") and not ln.startswith("   ")]
+    assert {"guix.base", "guix.pack", "env.build", "firmware.build", "release.verify"} <= set(tasks)
+    for name in tasks:
+        out = invoke(name, "--help", check=True).stdout
+        assert out.startswith("Usage: "), name
+        options = [ln for ln in out.splitlines() if ln.lstrip().startswith("-")]
+        assert options, name
+        for ln in options:
+            assert len(ln.split("  ")) > 1 and ln.split("  ")[-1].strip(), f"{name}: {ln}"
