@@ -23,7 +23,7 @@ from .engine import Engine
 from .errors import FwenvError
 from .fsutil import atomic_path, sha256_file
 from .plan import Runner
-from .rootfs import ImageResult, RootfsRecipe, build_image, chroot
+from .rootfs import ImageResult, RootfsRecipe, build_image, chroot, recipe_from_toml
 
 RECIPES = ("debian", "binary")
 BUILD_USERS = 10
@@ -42,11 +42,7 @@ GUIX_ACCOUNTS: tuple[tuple[str, ...], ...] = (
     ("useradd", "--system", "--uid", "29999", "-g", "guix-daemon", "-d", "/var/empty",
      "-s", "/usr/sbin/nologin", "-c", "Guix daemon", "guix-daemon"),
 )
-IMAGE_CHANGES = (
-    "ENV LC_ALL=C.UTF-8",
-    "ENV TZ=UTC",
-    'CMD ["/bin/bash"]',
-)
+RECIPE_DIR = Path("containers")  # containers/guix-<recipe>/recipe.toml
 
 
 @dataclass(frozen=True)
@@ -68,35 +64,14 @@ def binary_pin(cfg: Config) -> BinaryPin:
     )
 
 
-def debian_recipe(name: str, suite: str, mirror: str, snapshot: str, sde: int) -> RootfsRecipe:
-    return RootfsRecipe(
-        # busybox-static and xz-utils: a static shell and xz for seeding a store offline
-        # (tests/pack/offline) and for diagnosing a daemon; 3 MB.
-        name=name, suite=suite, mirror=mirror, snapshot=snapshot,
-        packages=("guix", "busybox-static", "xz-utils"),
-        pre_install=GUIX_ACCOUNTS,
-        # The unprivileged daemon owns the store and its state.
-        post_install=(("chown", "-R", "guix-daemon:guix-daemon", "/gnu/store", "/var/guix"),),
-        changes=IMAGE_CHANGES, labels=(("org.fwenv.recipe", "debian"),),
-        version_package="guix", source_date_epoch=sde,
-    )
-
-
-def binary_recipe(name: str, suite: str, mirror: str, snapshot: str, sde: int,
-                  pin: BinaryPin) -> RootfsRecipe:
-    return RootfsRecipe(
-        name=name, suite=suite, mirror=mirror, snapshot=snapshot,
-        packages=("ca-certificates", "xz-utils", "netbase"),
-        pre_install=GUIX_ACCOUNTS,
-        post_install=(
-            ("ln", "-sf", "/var/guix/profiles/per-user/root/current-guix/bin/guix", "/usr/local/bin/guix"),
-            ("ln", "-sf", "/var/guix/profiles/per-user/root/current-guix/bin/guix-daemon",
-             "/usr/local/bin/guix-daemon"),
-            ("chown", "-R", "guix-daemon:guix-daemon", "/gnu/store", "/var/guix"),
-        ),
-        changes=(*IMAGE_CHANGES, "ENV GUIX_LOCPATH=/var/guix/profiles/per-user/root/guix-profile/lib/locale"),
-        labels=(("org.fwenv.recipe", "binary"), ("org.fwenv.guix-binary-sha256", pin.sha256)),
-        source_date_epoch=sde, extra=(("binary_url", pin.url), ("binary_sha256", pin.sha256)),
+def builder_recipe(cfg: Config, recipe: str, *, suite: str | None, mirror: str, snapshot: str,
+                   extra: tuple[tuple[str, str], ...] = (),
+                   labels: tuple[tuple[str, str], ...] = ()) -> RootfsRecipe:
+    return recipe_from_toml(
+        cfg.root / RECIPE_DIR / f"guix-{recipe}" / "recipe.toml", name=cfg.builder_image,
+        suite=suite, mirror=mirror, snapshot=snapshot, pre_install=GUIX_ACCOUNTS,
+        source_date_epoch=int(cfg.get("builder.source_date_epoch", 0)), extra=extra,
+        labels=labels,
     )
 
 
@@ -120,12 +95,14 @@ def build_builder(
         raise FwenvError(f"unknown recipe {recipe!r}: use one of {', '.join(RECIPES)}")
     mirror = mirror or str(b.get("mirror", "http://deb.debian.org/debian"))
     snapshot = snapshot if snapshot is not None else str(b.get("snapshot", ""))
-    sde = int(b.get("source_date_epoch", 0))
+    suite = suite or (str(b["suite"]) if recipe == "debian" and "suite" in b else None)
     if recipe == "debian":
-        r = debian_recipe(cfg.builder_image, suite or str(b.get("suite", "sid")), mirror, snapshot, sde)
+        r = builder_recipe(cfg, recipe, suite=suite, mirror=mirror, snapshot=snapshot)
         return build_image(r, cfg, runner, engine, tag=tag, force=force)
     pin = binary_pin(cfg)
-    r = binary_recipe(cfg.builder_image, suite or "trixie", mirror, snapshot, sde, pin)
+    r = builder_recipe(cfg, recipe, suite=suite, mirror=mirror, snapshot=snapshot,
+                       extra=(("binary_url", pin.url), ("binary_sha256", pin.sha256)),
+                       labels=(("org.fwenv.guix-binary-sha256", pin.sha256),))
     r.validate()
     cache = cache_dir or cfg.root / "cache"
     tarball = fetch_verified(pin, cache, runner)  # before debootstrap: fail fast on a bad pin

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Config, check_image_ref
+from .config import Config, check_image_ref, load_toml
 from .engine import Engine
 from .errors import FwenvError
 from .fsutil import atomic_path, free_bytes, output_lock, sha256_file, write_text_atomic
@@ -93,6 +93,32 @@ class RootfsRecipe:
     def inputs_digest(self) -> str:
         doc = {"format": RECIPE_FORMAT, **asdict(self), "mirror": self.effective_mirror}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def recipe_from_toml(
+    path: Path,
+    *,
+    name: str,
+    mirror: str,
+    snapshot: str = "",
+    suite: str | None = None,
+    pre_install: tuple[tuple[str, ...], ...] = (),
+    labels: tuple[tuple[str, str], ...] = (),
+    source_date_epoch: int = 0,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> RootfsRecipe:
+    """A recipe from containers/<recipe>/recipe.toml; arguments override or add to it."""
+    doc = load_toml(path)
+    return RootfsRecipe(
+        name=name, suite=suite or str(doc.get("suite", "sid")), mirror=mirror, snapshot=snapshot,
+        packages=tuple(doc.get("packages", ())),
+        pre_install=pre_install + tuple(tuple(a) for a in doc.get("pre_install", ())),
+        post_install=tuple(tuple(a) for a in doc.get("post_install", ())),
+        changes=tuple(doc.get("changes", ())),
+        labels=tuple(doc.get("labels", {}).items()) + labels,
+        version_package=doc.get("version_package"), source_date_epoch=source_date_epoch,
+        extra=extra,
+    )
 
 
 @dataclass
