@@ -69,6 +69,30 @@ def test_substitutes_unreachable_fake_network_down(tmp_path: Path) -> None:
 
 # -- the real chain --------------------------------------------------------------------------
 @integration
+def test_env_build_tarball_format_docker_import(offline_builder: str, project: Path) -> None:
+    """seed 000's way: a tarball pack, `docker import`ed; the layer digest is what is recorded
+    and checked (the image ID of an import is not stable)."""
+    args = [a for a in offline_args(offline_builder, project) if not a.startswith("--entry-point")]
+    result = json.loads(run_invoke(project, "env.build", *args, "--format", "tarball",
+                                   "--tag", "tarball", "--json").stdout)
+    ref = "fwenv-test-env:tarball"
+    try:
+        assert result["image"]["format"] == "tarball"
+        tarball = Path(result["pack"]["tarball"])
+        assert tarball.name.endswith(".tar.xz")
+        from fwenv.importer import tarball_layer_digest
+
+        assert result["image"]["layers"] == [tarball_layer_digest(tarball)]
+        run = _docker("run", "--rm", "--network=none", ref, "/bin/hello")
+        assert run.stdout.strip() == "Hello from an offline Guix pack"
+        again = json.loads(run_invoke(project, "env.build", *args, "--format", "tarball",
+                                      "--tag", "tarball", "--json").stdout)
+        assert again["pack"]["skipped"] and again["image"]["skipped"]
+    finally:
+        _docker("rmi", "-f", ref, check=False)
+
+
+@integration
 def test_env_build_real_offline_pack(offline_builder: str, project: Path) -> None:
     out = project / "output"
     args = offline_args(offline_builder, project)

@@ -1,6 +1,7 @@
 # The seed's tar (see offline.scm), run by busybox sh with SEED set.  GNU tar starts the
 # compressor of `-I CMD` with a hard-coded /bin/sh, which the build chroot does not have:
-# turn `-cf OUT -I CMD ...` into `tar -cf - ... | CMD > OUT` here instead.
+# turn `-cf OUT -I CMD ...` (or `-cvf OUT`, as the tarball format passes it) into
+# `tar -cf - ... | CMD > OUT` here instead.
 set -e -o pipefail
 tar() { "$SEED/lib/ld-linux-x86-64.so.2" --library-path "$SEED/lib" "$SEED/bin/tar" "$@"; }
 case " $* " in
@@ -12,7 +13,7 @@ while [ "$n" -gt 0 ]; do
   a=$1; shift; n=$((n - 1))
   case "$a" in
     -I) compressor=$1; shift; n=$((n - 1)) ;;
-    -cf) out=$1; shift; n=$((n - 1)); set -- "$@" -cf - ;;
+    -cf|-cvf) out=$1; shift; n=$((n - 1)); set -- "$@" "$a" - ;;
     *) set -- "$@" "$a" ;;
   esac
 done
