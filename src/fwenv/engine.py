@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,9 +64,12 @@ class ContainerSpec:
             a += ["--security-opt", s]
         for c in self.cap_add:
             a += ["--cap-add", c]
+        args = list(self.command)
         if self.entrypoint is not None:
-            a += ["--entrypoint", shlex.join(self.entrypoint)]
-        return [*a, self.image, *self.command]
+            # The CLI's --entrypoint takes one program; its arguments go before the command.
+            a += ["--entrypoint", self.entrypoint[0]]
+            args = [*self.entrypoint[1:], *args]
+        return [*a, self.image, *args]
 
     def host_config(self, api: Any) -> dict[str, Any]:
         from docker.types import Mount as DMount

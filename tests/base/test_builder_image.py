@@ -55,3 +55,18 @@ def test_two_builds_give_the_same_tarball(engine, builder_build, tmp_path):
         for tar in out.glob("*.tar"):
             tar.unlink()
     assert shas[0] == shas[1]
+
+
+def test_guix_shell_is_interactive_with_the_daemon_up(builder_image):
+    """`invoke guix.shell` on a pseudo-terminal (script(1)): the daemon answers in the shell."""
+    import subprocess
+    import sys
+
+    from ..conftest import ROOT
+
+    typed = "sleep 2; guix build -d hello; exit\n"
+    proc = subprocess.run(  # noqa: S603
+        ["script", "-qec", f"{sys.executable} -m invoke guix.shell --image {builder_image}",
+         "/dev/null"], input=typed, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "-hello-2.12.2.drv" in proc.stdout
