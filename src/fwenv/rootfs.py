@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import urllib.error
 import urllib.request
@@ -268,7 +269,7 @@ def _umount_all(work: Path) -> None:
     for line in reversed(mounts):
         target = line.split()[1]
         if target.startswith(str(work) + "/"):
-            os.system(f"umount -l '{target}' 2>/dev/null")  # noqa: S605 (our own temp path)
+            subprocess.run(["umount", "-l", target], capture_output=True)  # noqa: S603
 
 
 def chroot(rootfs: Path, *argv: str) -> list[str]:
