@@ -6,8 +6,10 @@ Human output goes to stderr, so stdout stays for dry-run commands and `--json` r
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -75,9 +77,11 @@ class Runner:
         full_env = {**os.environ, **(env or {})}
         tail: collections.deque[str] = collections.deque(maxlen=400)
         try:
+            # Its own process group: on ^C we stop it and everything it started (debootstrap's
+            # dpkg, a chroot's apt-get) before cleaning up what they were writing.
             proc = subprocess.Popen(
                 argv, env=full_env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True, errors="replace",
+                text=True, errors="replace", start_new_session=True,
             )
         except FileNotFoundError:
             raise FwenvError(f"{argv[0]} not found: {fix or 'install it (see README)'}") from None
@@ -89,7 +93,8 @@ class Runner:
                     self.console.print(line.rstrip("\n"), markup=False, highlight=False)
             code = proc.wait()
         except BaseException:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise
         output = "\n".join(tail)

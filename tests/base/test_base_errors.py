@@ -150,3 +150,28 @@ def test_every_task_has_help_for_every_option():
         assert options, name
         for ln in options:
             assert len(ln.split("  ")) > 1 and ln.split("  ")[-1].strip(), f"{name}: {ln}"
+
+
+@pytest.mark.integration
+def test_ctrl_c_during_build_leaves_nothing(out):
+    """SIGINT while debootstrap runs: one line, no rootfs, no tarball, no mount left behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ..conftest import ROOT
+
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "invoke", "guix.base", "--force", "--tag", "fwenv-test-interrupt"],
+        cwd=ROOT, env={**__import__("os").environ, **_env(out)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob(".rootfs-*/rootfs/usr")):
+        time.sleep(0.2)  # wait until debootstrap is writing the rootfs
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err.strip().splitlines()[-1]
+    assert _left(out) == []
+    assert str(out) not in open("/proc/mounts").read()
