@@ -175,3 +175,19 @@ def test_ctrl_c_during_build_leaves_nothing(out):
     assert "interrupted" in err.strip().splitlines()[-1]
     assert _left(out) == []
     assert str(out) not in open("/proc/mounts").read()
+
+
+@pytest.mark.integration
+def test_full_disk_is_refused_before_any_work(tmp_path):
+    """An output dir on a 16 MiB tmpfs: refused at preflight, in one line, nothing written."""
+    import subprocess
+
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(small)], check=True)
+    try:
+        line = _one_line_error(invoke("guix.base", "--force", env=_env(small)))
+        assert "GiB free" in line and "free disk space" in line
+        assert _left(small) == []
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
