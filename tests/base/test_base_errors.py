@@ -191,3 +191,12 @@ def test_full_disk_is_refused_before_any_work(tmp_path):
         assert _left(small) == []
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_snapshot_pins_the_mirror(out):
+    proc = invoke("guix.base", "--snapshot", "20261120T000000Z", "--dry-run", env=_env(out))
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.endswith(" http://snapshot.debian.org/archive/debian/20261120T000000Z")
+    imported = next(ln for ln in proc.stdout.splitlines() if ln.startswith("docker import"))
+    assert 'org.fwenv.snapshot="20261120T000000Z"' in imported
