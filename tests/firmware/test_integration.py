@@ -160,3 +160,16 @@ def test_unknown_target_leaves_nothing(cfg):
     with pytest.raises(FwenvError, match="unknown target"):
         get_target(cfg, "qemu-q36")
     assert leftovers(cfg) == set()
+
+
+def test_x230_real_laptop_board_builds_offline(engine, standin, session_cache, tmp_path_factory):
+    """lenovo/x230, a board Heads ships, from the same +dfsg source (no native graphics, no
+    microcode blob: the free parts): a 12 MiB BIOS region with its CBFS."""
+    cfg = make_cfg(tmp_path_factory.mktemp("x230"), session_cache)
+    res = buildmod.build(cfg, Runner(), engine, get_target(cfg, "x230"), image=standin, jobs=2)
+    out = cfg.output_dir / "firmware" / "x230"
+    rom = out / "coreboot.rom"
+    assert rom.stat().st_size == 12 * 1024 * 1024
+    assert (out / "hashes.txt").read_text() == f"{res['sha256']}  coreboot.rom\n"
+    cbfs = (out / "cbfs.txt").read_text()
+    assert "fallback/romstage" in cbfs and "fallback/ramstage" in cbfs
