@@ -23,7 +23,8 @@ import tomllib
 
 from .conftest import GUIX_DIR, IN
 
-CACHE = Path("/work/shared/cache/coreboot_25.09+dfsg.orig.tar.xz")
+# The pre-filled download cache beside the checkout (shared/cache), as fwenv.firmware uses it.
+CACHE = (GUIX_DIR.parent.parent / "shared" / "cache" / "coreboot_25.09+dfsg.orig.tar.xz").resolve()
 TABLE = tomllib.loads((GUIX_DIR / "required-commands.toml").read_text())["commands"]
 
 
