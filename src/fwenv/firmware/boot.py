@@ -26,7 +26,9 @@ STAGES = (
     ("ramstage", "ramstage starting"),
 )
 REQUIRED = ("bootblock", "romstage", "ramstage")
-PAYLOAD_MARKERS = ("Payload not loaded.", "Jumping to boot code", "FWENV-PAYLOAD-OK")
+# Strongest evidence first: our test payload's own line, then coreboot's hand-over messages.
+PAYLOAD_MARKERS = ("FWENV-PAYLOAD-OK", "Payload not loaded.", "Jumping to boot code")
+HANDOVER_GRACE = 3.0  # after "Jumping to boot code": time for the payload to speak or exit
 
 
 @dataclass
@@ -89,12 +91,17 @@ def _run_qemu(argv: list[str], serial: Path, timeout: float) -> BootResult:
                             stderr=subprocess.STDOUT)
     text, payload = "", ""
     stages: list[str] = []
+    handed_over = 0.0
     try:
         while time.monotonic() - start < timeout:
             text = serial.read_text(errors="replace") if serial.exists() else ""
             stages, payload = scan(text)
-            if payload or proc.poll() is not None:
+            if proc.poll() is not None or payload in PAYLOAD_MARKERS[:2]:
                 break
+            if payload:  # handed over to a payload: give it a moment to print or exit
+                handed_over = handed_over or time.monotonic()
+                if time.monotonic() - handed_over > HANDOVER_GRACE:
+                    break
             time.sleep(0.1)
     finally:
         if proc.poll() is None:

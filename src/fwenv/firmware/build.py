@@ -28,13 +28,17 @@ from .targets import Target
 SRC_PATH = "/src"
 IN_SRC = "/in/src"
 IN_CFG = "/in/cfg"
+IN_PAYLOAD = "/in/payload"
+PAYLOAD_ELF = "payload.elf"  # in the tree's top dir: CONFIG_PAYLOAD_FILE="payload.elf"
 BUILD_USER = 1000
 ROM = "coreboot.rom"
 # What a coreboot build with CONFIG_ANY_TOOLCHAIN needs in the image.
 TOOLCHAIN = ("sh", "cp", "make", "gcc", "ld", "as", "objcopy", "iasl", "nasm", "python3",
              "bison", "flex", "m4", "pkg-config", "awk", "xz")
 BUILD_SCRIPT = (
-    f'set -eu; cp -a {IN_SRC}/. .; make defconfig KBUILD_DEFCONFIG={IN_CFG}/defconfig; '
+    f'set -eu; cp -a {IN_SRC}/. .; '
+    f'[ ! -e {IN_PAYLOAD}/build.sh ] || sh {IN_PAYLOAD}/build.sh "$PWD/{PAYLOAD_ELF}"; '
+    f'make defconfig KBUILD_DEFCONFIG={IN_CFG}/defconfig; '
     f'make "$@"; build/cbfstool build/{ROM} print > build/cbfs.txt'
 )
 CHECK_SCRIPT = ('m=; for t in "$@"; do command -v "$t" >/dev/null 2>&1 || m="$m $t"; done; '
@@ -84,6 +88,8 @@ class BuildRun:
             command=["sh", "-c", BUILD_SCRIPT, "fwenv-build", *self.make_args()],
             mounts=[Mount(str(pristine), IN_SRC, read_only=True),
                     Mount(str(self.work / "cfg"), IN_CFG, read_only=True),
+                    *([Mount(self.target.payload, IN_PAYLOAD, read_only=True)]
+                      if self.target.payload else []),
                     Mount(str(self.tree), self.src_path)],
             network="none", user=f"{self.uid}:{self.uid}", env=self.env(), workdir=self.src_path,
         )

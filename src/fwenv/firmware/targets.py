@@ -39,6 +39,7 @@ class Target:
     qemu_machine: str = ""  # pc | q35 | "" (no boot check)
     full_config_needs: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()  # heads: files needed in packages/<arch>/
+    payload: str = ""  # coreboot: dir of a payload (coreboot/payloads/<name>), built in the container
     extra: dict[str, Any] = field(default_factory=dict)
 
     def needs(self) -> str:
@@ -79,6 +80,7 @@ def load_targets(coreboot_file: Path, heads_file: Path | None = None) -> dict[st
             description=str(t.get("description", "")), defconfig=defconfig.strip() + "\n",
             source=src, qemu_machine=_machine(t, where),
             full_config_needs=tuple(t.get("full_config_needs", ())),
+            payload=_payload(coreboot_file, t, where),
         )
     if heads_file is not None and heads_file.exists():
         hdoc = _load(heads_file)
@@ -105,6 +107,17 @@ def load_targets(coreboot_file: Path, heads_file: Path | None = None) -> dict[st
                 extra={"heads": heads, "package_pins": {f: pkgs[f] for f in b.get("packages", ())}},
             )
     return targets
+
+
+def _payload(targets_file: Path, t: dict[str, Any], where: str) -> str:
+    name = str(t.get("payload", ""))
+    if not name:
+        return ""
+    path = targets_file.parent / "payloads" / name
+    if not (NAME_RE.match(name) and (path / "build.sh").is_file()):
+        raise FwenvError(f"{where}: payload {name!r} is not a directory with build.sh under "
+                         f"{targets_file.parent.name}/payloads/")
+    return str(path.resolve())
 
 
 def _check_name(name: str, where: str) -> None:
