@@ -133,6 +133,10 @@ def check_options(opts: PackOptions) -> None:
     for url in opts.substitute_urls:
         if urlparse(url).scheme not in ("http", "https"):
             raise FwenvError(f"substitute URL {url!r} is not http(s): fix --substitute-urls")
+    if "--bootstrap" in opts.guix_options and opts.compressor != "xz":
+        # guix pack --bootstrap ignores -C and always compresses with xz
+        raise FwenvError(f"--guix-option=--bootstrap always writes xz, not {opts.compressor}: "
+                         "add --compressor=xz")
     if opts.time_machine and opts.channels is None:
         raise FwenvError("guix time-machine needs channels: pass --channels FILE "
                          "or --no-time-machine")

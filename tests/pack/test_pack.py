@@ -56,6 +56,19 @@ def test_channels_recorded(tmp_path: Path) -> None:
                                        "commit": GOOD}]
 
 
+def test_bootstrap_needs_xz(tmp_path: Path) -> None:
+    """`guix pack --bootstrap` writes xz whatever -C says: a mismatched name is refused early."""
+    from fwenv.pack import check_options
+
+    m = tmp_path / "m.scm"
+    m.write_text("(specifications->manifest '(\"hello\"))\n")
+    opts = PackOptions(manifest=m, time_machine=False, guix_options=("--bootstrap",))
+    with pytest.raises(FwenvError, match="add --compressor=xz"):
+        check_options(opts)
+    check_options(PackOptions(manifest=m, time_machine=False, guix_options=("--bootstrap",),
+                              compressor="xz"))
+
+
 def test_substitutes_unreachable_fake_network_down(tmp_path: Path) -> None:
     """Substitute servers unreachable (really: this machine has no internet)."""
     m = tmp_path / "m.scm"
