@@ -27,6 +27,7 @@ from fwenv.release import (
 from fwenv.signing import parse_signer
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
+from .pack import default_builder, pack_options
 
 BUILD_HELP = {
     "manifest": "Guix manifest (default guix/manifest.scm)",
@@ -51,26 +52,18 @@ def _options(cfg: Config, runner: Any, engine: Any, version: str, *, manifest: s
              channels: str, no_time_machine: bool, no_substitutes: bool, load_path: str,
              guix_option: list[str] | None, builder: str, smoke: str, firmware_image: str,
              signer: str = "", name: str = "", **kw: Any) -> ReleaseOptions:
-    from fwenv.pack import DEFAULT_SYMLINKS, PackOptions, environment_shape
-
+    # The same options guix.pack builds from (environment shape, daemon mode, recipe); a
+    # release always records the channels pin and packs docker format.
     root = cfg.root
-    if builder:
-        builder_image = builder
-    elif engine is not None:
-        from fwenv.builder import builder_ref
-        builder_image = builder_ref(cfg, engine)
-    else:
-        builder_image = f"{cfg.builder_image}:<version>"
-    shape = {} if manifest else environment_shape(root)  # as guix.pack packs the default
-    pack_opts = PackOptions(
-        symlinks=tuple(shape.get("symlinks", DEFAULT_SYMLINKS)),
-        entry_point=shape.get("entry_point", "bin/bash"),
-        manifest=root / (manifest or "guix/manifest.scm"),
-        channels=root / (channels or "guix/channels.scm"),
-        format="docker", time_machine=not no_time_machine, substitutes=not no_substitutes,
-        load_path=tuple(root / d for d in (_split(load_path) or ["guix/modules"])),
-        guix_options=tuple(guix_option or ()),
-        daemon_mode=str(cfg.get("builder.daemon_mode", "unprivileged")))
+    pack_opts = pack_options(
+        c_manifest=str(root / manifest) if manifest else None,
+        channels=str(root / (channels or "guix/channels.scm")), format="docker",
+        compressor="gzip", substitute_urls=None, no_substitutes=no_substitutes, cores=None,
+        jobs=None, no_time_machine=no_time_machine,
+        load_path=[str(root / d) for d in (_split(load_path) or ["guix/modules"])],
+        guix_option=guix_option, entry_point=None, name=None, ephemeral=False, force=False,
+        cfg=cfg)
+    builder_image = builder or default_builder(cfg, engine)
     targets = _split(smoke) or [str(t) for t in cfg.get("release.smoke_targets", [])]
     return ReleaseOptions(
         version=version, build=BuildSpec(builder_image, pack_opts),

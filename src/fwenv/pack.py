@@ -397,7 +397,7 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
                 result = _pack_in(s, opts, argv, shown_ch, shown_mf, runner)
         except BaseException:
             if engine is not None and session:  # Ctrl-C mid-stream: make sure it is gone
-                _force_remove(session[0].name)
+                _force_remove(engine, session[0].name)
             raise
         version, drv, store_path = result["version"], result["drv"], result["store_path"]
         if runner.dry_run:
@@ -453,9 +453,9 @@ def _pack_in(s: GuixSession, opts: PackOptions, argv: list[str], shown_ch: str,
     return {"version": version, "drv": drv, "store_path": store_path}
 
 
-def _force_remove(name: str) -> None:
+def _force_remove(engine: Engine, name: str) -> None:
     try:
-        Engine.connect().client.containers.get(name).remove(force=True, v=True)
+        engine.client.containers.get(name).remove(force=True, v=True)
     except Exception:  # already gone
         pass
 
