@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from fwenv.builder import build_builder
 from fwenv.config import load_config
 from fwenv.engine import Engine
+from fwenv.guix.builder import build_builder
 from fwenv.plan import Runner
 
 

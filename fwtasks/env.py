@@ -6,12 +6,12 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from fwenv.envbuild import EnvOptions, build_environment, run_shell, shell_argv
+from fwenv.env.build import EnvOptions, build_environment, run_shell, shell_argv
+from fwenv.env.importer import import_pack
 from fwenv.errors import FwenvError
 from fwenv.fsutil import output_lock, remove
-from fwenv.importer import import_pack
-from fwenv.pack import store_volumes
-from fwenv.provenance import load_provenance
+from fwenv.guix.pack import store_volumes
+from fwenv.guix.provenance import load_provenance
 from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask
 from fwtasks.pack import PACK_HELP, pack_options
 

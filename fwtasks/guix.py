@@ -6,8 +6,8 @@ import subprocess
 
 from invoke import Collection, task
 
-from fwenv.builder import RECIPES, build_builder, builder_ref
-from fwenv.guixd import DAEMON_MODES, daemon_spec
+from fwenv.guix.builder import RECIPES, build_builder, builder_ref
+from fwenv.guix.daemon import DAEMON_MODES, daemon_spec
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask
 from .pack import pack

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from invoke import task
 
-from fwenv.builder import builder_ref
 from fwenv.config import Config
-from fwenv.pack import DEFAULT_SYMLINKS, PackOptions, build_pack, environment_shape, pack_derivation
+from fwenv.guix.builder import builder_ref
+from fwenv.guix.pack import DEFAULT_SYMLINKS, PackOptions, build_pack, environment_shape, pack_derivation
 from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask
 
 PACK_HELP = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import task
 
-from fwenv.guixpin import pin as pin_step
+from fwenv.guix.pin import pin as pin_step
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask
 

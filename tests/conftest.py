@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fwenv.builder import build_builder
 from fwenv.config import Config, load_config
 from fwenv.engine import Engine
+from fwenv.guix.builder import build_builder
 from fwenv.plan import Runner
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from fwenv.builder import BinaryPin, fetch_verified
 from fwenv.errors import FwenvError
+from fwenv.guix.builder import BinaryPin, fetch_verified
 from fwenv.plan import Runner
 
 from ..conftest import invoke

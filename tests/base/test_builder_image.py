@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fwenv.builder import build_builder
 from fwenv.engine import ContainerSpec
-from fwenv.guixd import DAEMON_MODES, daemon_spec, guix_session
+from fwenv.guix.builder import build_builder
+from fwenv.guix.daemon import DAEMON_MODES, daemon_spec, guix_session
 from fwenv.plan import Runner
 
 from ..conftest import config_with_output

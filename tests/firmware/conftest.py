@@ -82,13 +82,13 @@ def standin(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
     if os.environ.get("FWENV_TEST_FIRMWARE_IMAGE"):
         return os.environ["FWENV_TEST_FIRMWARE_IMAGE"]
     from fwenv.firmware import standin as standinmod
-    from fwenv.rootfs import build_image
+    from fwenv.guix.rootfs import build_image
 
     root = tmp_path_factory.mktemp("standin")
     cfg = make_cfg(root, root / "cache", standin_image=TEST_STANDIN)
     recipe = standinmod.recipe(cfg)
     if os.geteuid() != 0 or shutil.which("debootstrap") is None:
-        from fwenv.rootfs import existing_image
+        from fwenv.guix.rootfs import existing_image
 
         if existing_image(engine, recipe) is None:
             pytest.skip("building the stand-in needs root and debootstrap")

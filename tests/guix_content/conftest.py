@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fwenv.engine import Engine, Mount
-from fwenv.guixd import GuixSession, daemon_spec, guix_session
+from fwenv.guix.daemon import GuixSession, daemon_spec, guix_session
 from fwenv.plan import Runner
 
 ROOT = Path(__file__).resolve().parents[2]

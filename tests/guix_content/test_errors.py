@@ -1,4 +1,4 @@
-"""Broken inputs give one line naming the file and line (fwenv.guixcheck), from REAL Guix
+"""Broken inputs give one line naming the file and line (fwenv.guix.errors), from REAL Guix
 output produced in a builder container (offline)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fwenv.errors import FwenvError
-from fwenv.guixcheck import check, explain
+from fwenv.guix.errors import check, explain
 
 from .conftest import GUIX_DIR, IN
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fwenv.errors import FwenvError
-from fwenv.guixpin import check_pinned, nix_base32, parse_channels, pin_from_text
+from fwenv.guix.pin import check_pinned, nix_base32, parse_channels, pin_from_text
 
 from .conftest import GUIX_DIR
 

@@ -7,7 +7,7 @@ import pytest
 from fwenv.config import load_config
 from fwenv.engine import Engine
 from fwenv.errors import FwenvError
-from fwenv.guixpin import describe_in_builder, parse_channels, pin
+from fwenv.guix.pin import describe_in_builder, parse_channels, pin
 from fwenv.plan import Runner
 
 from .conftest import ROOT

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from fwenv.config import load_config
+from fwenv.env.importer import import_pack
 from fwenv.errors import FwenvError
-from fwenv.importer import import_pack
-from fwenv.pack import PackOptions, pack_derivation, preflight_network
+from fwenv.guix.pack import PackOptions, pack_derivation, preflight_network
+from fwenv.guix.provenance import parse_channels, validate_provenance
 from fwenv.plan import Runner
-from fwenv.provenance import parse_channels, validate_provenance
 
 from .conftest import MAIN, _docker, offline_args, run_invoke
 
@@ -58,7 +58,7 @@ def test_channels_recorded(tmp_path: Path) -> None:
 
 def test_bootstrap_needs_xz(tmp_path: Path) -> None:
     """`guix pack --bootstrap` writes xz whatever -C says: a mismatched name is refused early."""
-    from fwenv.pack import check_options
+    from fwenv.guix.pack import check_options
 
     m = tmp_path / "m.scm"
     m.write_text("(specifications->manifest '(\"hello\"))\n")
@@ -93,7 +93,7 @@ def test_env_build_tarball_format_docker_import(offline_builder: str, project: P
         assert result["image"]["format"] == "tarball"
         tarball = Path(result["pack"]["tarball"])
         assert tarball.name.endswith(".tar.xz")
-        from fwenv.importer import tarball_layer_digest
+        from fwenv.env.importer import tarball_layer_digest
 
         assert result["image"]["layers"] == [tarball_layer_digest(tarball)]
         run = _docker("run", "--rm", "--network=none", ref, "/bin/hello")

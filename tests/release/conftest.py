@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fwenv.signing import Signer
+from fwenv.release.sign import Signer
 
 
 def _gen_gpg_key(home: Path, name: str) -> str:

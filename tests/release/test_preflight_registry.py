@@ -11,7 +11,7 @@ import pytest
 
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
-from fwenv.release import Preflight, check_version, push_image
+from fwenv.release.publish import Preflight, check_version, push_image
 
 
 def _git_repo(path: Path) -> Path:
@@ -115,9 +115,9 @@ def test_release_dry_run_prints_the_plan_and_writes_no_release(tmp_path: Path, c
     """`invoke release --dry-run` needs no engine: prints both builds, the SBOM query, the
     push and the signatures; creates no release directory."""
     from fwenv.config import Config, load_config
-    from fwenv.pack import PackOptions
-    from fwenv.release import BuildSpec, ReleaseOptions, release
-    from fwenv.signing import Signer
+    from fwenv.guix.pack import PackOptions
+    from fwenv.release.publish import BuildSpec, ReleaseOptions, release
+    from fwenv.release.sign import Signer
 
     root = Path(__file__).resolve().parents[2]
     base = load_config(root)

@@ -18,15 +18,15 @@ import pytest
 from fwenv.config import Config, load_config
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
-from fwenv.release import (
+from fwenv.release.publish import (
     BuildSpec,
     ReleaseOptions,
     attest,
     release,
     verify,
 )
-from fwenv.signing import SUMS, Signer
-from fwenv.verify import image_digests
+from fwenv.release.sign import SUMS, Signer
+from fwenv.release.verify import image_digests
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ def _cfg(area: Path) -> Config:
 def _opts(builder: str, version: str, manifest: Path = OFFLINE / "manifest.scm",
           entry_point: str | None = "bin/hello", **kw) -> ReleaseOptions:
     """The offline seed route: builder's own Guix, no substitutes, `--bootstrap`."""
-    from fwenv.pack import PackOptions
+    from fwenv.guix.pack import PackOptions
 
     # --bootstrap makes guix pack compress with the bootstrap xz whatever -C says
     pack = PackOptions(manifest=manifest, channels=None, format="docker", compressor="xz",
@@ -125,8 +125,8 @@ def test_pushed_digest_is_served_by_the_registry(released, registry) -> None:
 
 
 def test_sbom_lists_the_store_items_and_validates(released) -> None:
-    from fwenv.sbom import validate_sbom
-    from fwenv.verify import store_items
+    from fwenv.release.sbom import validate_sbom
+    from fwenv.release.verify import store_items
 
     _, result, _ = released
     d = Path(result["release_dir"])

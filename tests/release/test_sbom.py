@@ -7,7 +7,7 @@ import json
 import pytest
 
 from fwenv.errors import FwenvError
-from fwenv.sbom import build_sbom, parse_query_output, split_store_name, validate_sbom
+from fwenv.release.sbom import build_sbom, parse_query_output, split_store_name, validate_sbom
 
 HELLO = "/gnu/store/wcvizbb0r8h69jjan44lmbmvlghjbnbj-hello-2.12.1"
 PROFILE = "/gnu/store/0123456789abcdfghijklmnpqrsvwxyz-profile"

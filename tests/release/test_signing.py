@@ -9,7 +9,7 @@ import pytest
 
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
-from fwenv.signing import (
+from fwenv.release.sign import (
     SUMS,
     Signer,
     check_files,

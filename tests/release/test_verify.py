@@ -12,9 +12,9 @@ import pytest
 
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
-from fwenv.release import write_attestation
-from fwenv.signing import SUMS, Signer, sums_text
-from fwenv.verify import compare_archives, image_digests, store_items, verify_signers
+from fwenv.release.publish import write_attestation
+from fwenv.release.sign import SUMS, Signer, sums_text
+from fwenv.release.verify import compare_archives, image_digests, store_items, verify_signers
 
 SUMS_A = {"coreboot-build-env-1.0.tar.gz": "a" * 64, "sbom.cdx.json": "b" * 64}
 

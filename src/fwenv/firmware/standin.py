@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ..config import Config
 from ..engine import Engine
+from ..guix.rootfs import ImageResult, RootfsRecipe, build_image, recipe_from_toml
 from ..plan import Runner
-from ..rootfs import ImageResult, RootfsRecipe, build_image, recipe_from_toml
 
 RECIPE = Path("containers/toolchain-debian/recipe.toml")
 

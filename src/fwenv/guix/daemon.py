@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import ContainerSpec, Engine, Mount
-from .errors import FwenvError
-from .plan import Runner, render
+from ..engine import ContainerSpec, Engine, Mount
+from ..errors import FwenvError
+from ..plan import Runner, render
 
 SOCKET = "/var/guix/daemon-socket/socket"
 GUIX_ENV = {"LC_ALL": "C.UTF-8", "TZ": "UTC", "HOME": "/root"}

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import FwenvError
-from .fsutil import sha256_file
-from .signing import SUMS, check_files, parse_sums, signature_for, verify_signature
+from ..errors import FwenvError
+from ..fsutil import sha256_file
+from .sign import SUMS, check_files, parse_sums, signature_for, verify_signature
 
 MAX_DIFF_LINES = 40
 

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import FwenvError
-from .fsutil import sha256_file
+from ..errors import FwenvError
+from ..fsutil import sha256_file
 
 SCHEMA_ID = "fwenv-pack-provenance/1"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "provenance.schema.json"

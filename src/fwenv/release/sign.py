@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FwenvError
-from .fsutil import sha256_file
-from .plan import Runner
+from ..errors import FwenvError
+from ..fsutil import sha256_file
+from ..plan import Runner
 
 SSH_NAMESPACE = "fwenv-release"
 SUMS = "SHA256SUMS"

@@ -33,14 +33,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .config import Config, check_image_ref
-from .engine import Engine, Mount
-from .errors import FwenvError
-from .fsutil import atomic_path, free_bytes, output_lock
-from .guixd import daemon_spec, guix_session
-from .plan import Runner
+from ..config import Config, check_image_ref
+from ..engine import Engine, Mount
+from ..errors import FwenvError
+from ..fsutil import atomic_path, free_bytes, output_lock
+from ..guix.daemon import daemon_spec, guix_session
+from ..plan import Runner
 from .sbom import GUIX_QUERY, build_sbom, parse_query_output, validate_sbom
-from .signing import SUMS, Signer, hash_files, parse_sums, sums_text
+from .sign import SUMS, Signer, hash_files, parse_sums, sums_text
 from .verify import (
     SignerResult,
     compare_archives,
@@ -201,7 +201,7 @@ def _cfg_with_output(cfg: Config, out: Path) -> Config:
 def build_pack_once(cfg: Config, runner: Runner, engine: Engine | None, spec: BuildSpec,
                     out: Path) -> Any:
     """One independent pack build: its own output dir, a fresh builder container and store."""
-    from .pack import build_pack
+    from ..guix.pack import build_pack
 
     opts = replace(spec.pack_options, force=True, ephemeral=True)
     return build_pack(_cfg_with_output(cfg, out), runner, engine, spec.builder_image, opts)
@@ -305,7 +305,7 @@ def make_artifacts(cfg: Config, runner: Runner, engine: Engine | None, spec: Bui
 
 def import_image(runner: Runner, engine: Engine | None, pack: Any, ref: str) -> Any:
     """`docker load` the pack and tag it (fwenv.importer: checks it against its provenance)."""
-    from .importer import import_pack
+    from ..env.importer import import_pack
 
     return import_pack(runner, engine, Path(pack.tarball), ref,
                        provenance=Path(pack.provenance), force=True)
@@ -483,8 +483,8 @@ def firmware_smoke(cfg: Config, runner: Runner, engine: Engine | None,
     """Smoke builds with fwenv.firmware: ROM path + sha256 per target, built in `image`.
     An image without the coreboot toolchain is recorded as skipped (with the reason)."""
     def run(image: str) -> dict[str, Any]:
-        from .firmware import build as fw
-        from .firmware.targets import get_target
+        from ..firmware import build as fw
+        from ..firmware.targets import get_target
 
         chosen = [get_target(cfg, t) for t in targets]  # unknown names fail before building
         try:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import FwenvError
+from ..errors import FwenvError
 
 SPEC = "1.6"
 

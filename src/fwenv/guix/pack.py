@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .config import Config, load_toml
-from .engine import Engine, Mount
-from .errors import FwenvError
-from .fsutil import remove, sha256_file, write_text_atomic
-from .guixd import GuixSession, daemon_spec, guix_session, last_line
-from .plan import Runner
+from ..config import Config, load_toml
+from ..engine import Engine, Mount
+from ..errors import FwenvError
+from ..fsutil import remove, sha256_file, write_text_atomic
+from ..plan import Runner
+from .daemon import GuixSession, daemon_spec, guix_session, last_line
 from .provenance import (
     SCHEMA_ID,
     digest,

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .builder import build_builder
-from .config import Config, check_image_ref
-from .engine import Engine
-from .errors import FwenvError
-from .fsutil import output_lock
+from ..config import Config, check_image_ref
+from ..engine import Engine
+from ..errors import FwenvError
+from ..fsutil import output_lock
+from ..guix.builder import build_builder
+from ..guix.pack import PackOptions, PackResult, build_pack
+from ..plan import Runner, render
 from .importer import ImportResult, import_pack
-from .pack import PackOptions, PackResult, build_pack
-from .plan import Runner, render
 
 SRC_IN_CONTAINER = "/src"
 

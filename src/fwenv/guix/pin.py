@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import FwenvError
-from .fsutil import write_text_atomic
+from ..errors import FwenvError
+from ..fsutil import write_text_atomic
 
 CHANNELS_FILE = "guix/channels.scm"
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -247,7 +247,7 @@ def nix_base32(digest: bytes | str) -> str:
 
 def describe_in_builder(engine: Any, runner: Any, image: str) -> str:
     """`guix describe -f channels` in a fresh builder container (no network needed)."""
-    from .guixd import daemon_spec, guix_session
+    from .daemon import daemon_spec, guix_session
 
     with guix_session(engine, runner, daemon_spec(image)) as session:
         _, out = session.exec(["guix", "describe", "-f", "channels"],

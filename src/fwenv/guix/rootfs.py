@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Config, check_image_ref, load_toml
-from .engine import Engine
-from .errors import FwenvError
-from .fsutil import atomic_path, free_bytes, output_lock, sha256_file, write_text_atomic
-from .plan import Runner
+from ..config import Config, check_image_ref, load_toml
+from ..engine import Engine
+from ..errors import FwenvError
+from ..fsutil import atomic_path, free_bytes, output_lock, sha256_file, write_text_atomic
+from ..plan import Runner
 
 RECIPE_FORMAT = 1  # bump when the pipeline below changes what ends up in the tarball
 SNAPSHOT_RE = re.compile(r"^\d{8}T\d{6}Z$")

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .engine import Engine
-from .errors import FwenvError
-from .fsutil import atomic_path, sha256_file
-from .plan import Runner
+from ..config import Config
+from ..engine import Engine
+from ..errors import FwenvError
+from ..fsutil import atomic_path, sha256_file
+from ..plan import Runner
 from .rootfs import ImageResult, RootfsRecipe, build_image, chroot, recipe_from_toml
 
 RECIPES = ("debian", "binary")

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import FwenvError
+from ..errors import FwenvError
 
 # "/t/bad1.scm:5:1: missing closing parenthesis", "x.scm:1:6: error: ..."
 _LOCATED = re.compile(r"^(?P<file>[^\s:]+\.scm):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$")

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .config import check_image_ref
-from .engine import Engine
-from .errors import FwenvError
-from .fsutil import CHUNK, sha256_file, write_text_atomic
-from .plan import Runner, render
-from .provenance import load_provenance, provenance_path
+from ..config import check_image_ref
+from ..engine import Engine
+from ..errors import FwenvError
+from ..fsutil import CHUNK, sha256_file, write_text_atomic
+from ..guix.provenance import load_provenance, provenance_path
+from ..plan import Runner, render
 
 
 @dataclass
