@@ -87,10 +87,9 @@ def clean(c, store=False, images=False, output=False, dry_run=False, json=False,
             removed.append(f"volume {v}")
         runner.show("docker volume rm $(docker volume ls -q -f label=org.fwenv.role=guix-store)")
     if images:
-        for img in engine.client.images.list(name=cfg.env_image) if engine else []:
-            for t in img.tags:
-                engine.client.images.remove(t)
-                removed.append(f"image {t}")
+        for t in engine.image_tags(cfg.env_image) if engine else []:
+            engine.remove_image(t, force=False)
+            removed.append(f"image {t}")
         runner.show(f"docker rmi $(docker images -q {cfg.env_image})")
     if output:
         with output_lock(cfg.output_dir) if not dry_run else _null():

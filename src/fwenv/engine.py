@@ -18,6 +18,18 @@ from .errors import FwenvError
 FIX_ENGINE = "install and start it: sudo scripts/setup (or apt-get install docker.io; dockerd &)"
 
 
+class EngineError(FwenvError):
+    """A Docker API error, as one line (`reason` is the engine's own explanation)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _reason(e: Exception) -> str:
+    return " ".join(str(getattr(e, "explanation", None) or e).split())[:160]
+
+
 @dataclass(frozen=True)
 class Mount:
     source: str  # host path (bind) or volume name (volume)
@@ -117,6 +129,44 @@ class Engine:
     def images_labelled(self, key: str, value: str) -> list[Any]:
         return list(self.client.images.list(filters={"label": f"{key}={value}"}))
 
+    def image_tags(self, name: str) -> list[str]:
+        """Every tag of every image in repository `name`."""
+        return [t for img in self.client.images.list(name=name) for t in img.tags]
+
+    def layers(self, ref: str) -> list[str]:
+        """The image's layer digests (diff ids), bottom first."""
+        return list(self.client.api.inspect_image(ref)["RootFS"].get("Layers") or [])
+
+    def untag(self, ref: str) -> None:
+        """Remove one tag, keeping the image (and its other tags); nothing if it is gone."""
+        try:
+            self.client.images.remove(ref, noprune=True)
+        except Exception:  # already gone
+            pass
+
+    def push(self, repo: str, tag: str) -> str:
+        """`docker push repo:tag`; return the registry's manifest digest."""
+        ref = f"{repo}:{tag}"
+        digest = ""
+        for msg in self.client.images.push(repo, tag=tag, stream=True, decode=True):
+            if "error" in msg:
+                raise EngineError(f"docker push {ref} failed: {msg['error']}: "
+                                  "check the registry (docker login, TLS)", str(msg["error"]))
+            digest = msg.get("aux", {}).get("Digest", digest)
+        if not digest.startswith("sha256:"):
+            raise EngineError(f"docker push {ref} reported no digest: check the registry")
+        return digest
+
+    def pull(self, ref: str) -> tuple[str, list[str]]:
+        """`docker pull REF@sha256:…`; return the image id and its layers."""
+        repo, _, digest = ref.partition("@")
+        try:
+            img = self.client.images.pull(repo, tag=digest)
+        except Exception as e:
+            raise EngineError(f"cannot pull {ref}: {_reason(e)}: "
+                              "check the registry and the digest", _reason(e)) from None
+        return img.id, list(img.attrs.get("RootFS", {}).get("Layers", []))
+
     def import_tar(self, path: Path, changes: Sequence[str] = ()) -> str:
         """`docker import` a rootfs tarball, untagged; return the image id."""
         out = self.client.api.import_image_from_file(str(path), changes=list(changes) or None)
@@ -150,13 +200,16 @@ class Engine:
         repo, _, tag = ref.rpartition(":") if ":" in ref.split("/")[-1] else (ref, "", "latest")
         self.client.images.get(image_id).tag(repo, tag)
 
-    def remove_image(self, ref: str) -> None:
+    def remove_image(self, ref: str, force: bool = True) -> None:
         import docker.errors
 
         try:
-            self.client.images.remove(ref, force=True)
+            self.client.images.remove(ref, force=force)
         except docker.errors.ImageNotFound:
             pass
+        except docker.errors.APIError as e:
+            raise EngineError(f"cannot remove image {ref} ({_reason(e)}): "
+                              "stop the containers that use it", _reason(e)) from None
 
     def remove_unused(self, image_id: str) -> None:
         """Remove an image left untagged, unless a container still uses it."""
@@ -171,10 +224,17 @@ class Engine:
 
     # -- containers ---------------------------------------------------------------------------
     def run(self, spec: ContainerSpec, on_line: Callable[[str], None] | None = None) -> tuple[int, str]:
-        """Run a container to completion; stream its output; always remove it (also on ^C)."""
+        """Run a container to completion; stream its output; always remove it (also on ^C).
+        An engine that cannot start it raises EngineError."""
+        import docker.errors
+
         container = self.create(spec)
         try:
-            container.start()
+            try:
+                container.start()
+            except docker.errors.APIError as e:
+                raise EngineError(f"cannot start a container from {spec.image} ({_reason(e)})",
+                                  _reason(e)) from None
             chunks: list[str] = []
             buf = ""
             for raw in container.logs(stream=True, follow=True):
@@ -227,6 +287,46 @@ class Engine:
         except Exception:  # already gone
             pass
 
+    def remove_container(self, name: str) -> None:
+        """Force-remove a container (and its anonymous volumes) by name; nothing if gone."""
+        try:
+            self._remove(self.client.containers.get(name))
+        except Exception:  # already gone
+            pass
+
+    def exec(self, container: Any, argv: Sequence[str], *, env: dict[str, str],
+             workdir: str | None = None, user: str | None = None,
+             on_text: Callable[[str], None] | None = None) -> tuple[int, str]:
+        """`docker exec` argv (no shell) in a running container; stream its output to
+        `on_text`; return (exit code, output)."""
+        api = self.client.api
+        exec_id = api.exec_create(container.id, list(argv), environment=env, workdir=workdir,
+                                  user=user or "")["Id"]
+        chunks: list[str] = []
+        for raw in api.exec_start(exec_id, stream=True):
+            text = raw.decode("utf-8", "replace")
+            chunks.append(text)
+            if on_text:
+                on_text(text)
+        return int(api.exec_inspect(exec_id)["ExitCode"]), "".join(chunks)
+
+    @staticmethod
+    def running(container: Any) -> tuple[bool, str]:
+        """Whether the container still runs; its log so far when it does not."""
+        container.reload()
+        if container.status == "running":
+            return True, ""
+        return False, container.logs().decode("utf-8", "replace")
+
+    @staticmethod
+    def put_archive(container: Any, path: str, data: bytes) -> None:
+        container.put_archive(path, data)
+
+    @staticmethod
+    def get_archive(container: Any, path: str) -> Iterator[bytes]:
+        stream, _ = container.get_archive(path)
+        yield from stream
+
     # -- volumes ------------------------------------------------------------------------------
     def volume_exists(self, name: str) -> bool:
         import docker.errors
@@ -236,6 +336,13 @@ class Engine:
             return True
         except docker.errors.NotFound:
             return False
+
+    def ensure_volume(self, name: str, labels: dict[str, str]) -> None:
+        if not self.volume_exists(name):
+            self.client.volumes.create(name=name, labels=labels)
+
+    def volumes_labelled(self, key: str, value: str) -> list[str]:
+        return sorted(v.name for v in self.client.volumes.list(filters={"label": f"{key}={value}"}))
 
     def remove_volume(self, name: str) -> bool:
         import docker.errors

@@ -136,10 +136,6 @@ def verify_pack(tarball: Path, provenance: Path | None = None) -> dict[str, Any]
     return rec
 
 
-def _layers(engine: Engine, image_id: str) -> list[str]:
-    return list(engine.client.api.inspect_image(image_id)["RootFS"].get("Layers") or [])
-
-
 def import_pack(runner: Runner, engine: Engine | None, tarball: Path, ref: str, *,
                 provenance: Path | None = None, pack_format: str | None = None,
                 force: bool = False) -> ImportResult:
@@ -161,7 +157,7 @@ def import_pack(runner: Runner, engine: Engine | None, tarball: Path, ref: str, 
     current = engine.image(ref)
     if current is not None and not force:
         if (fmt == "docker" and current.id == expected_id) or (
-                fmt == "tarball" and _layers(engine, current.id) == layers):
+                fmt == "tarball" and engine.layers(current.id) == layers):
             runner.info(f"[green]✓[/] import: skipped ({ref} already holds this pack; "
                         "--force re-imports)")
             result = ImportResult(ref, current.id, layers, fmt, True)
@@ -179,7 +175,7 @@ def import_pack(runner: Runner, engine: Engine | None, tarball: Path, ref: str, 
         if fmt == "docker" and image_id != expected_id:
             raise FwenvError(f"docker load gave image {image_id[:19]}, not the pack's config "
                              f"digest {expected_id[:19]}: the engine changed the image")
-        if _layers(engine, image_id) != layers:
+        if engine.layers(image_id) != layers:
             raise FwenvError(f"the loaded layers of {tarball.name} differ from the tarball's "
                              "digests: rebuild the pack (invoke guix.pack --force)")
     except FwenvError:
@@ -188,10 +184,7 @@ def import_pack(runner: Runner, engine: Engine | None, tarball: Path, ref: str, 
         raise
     engine.tag(image_id, ref)
     for t in extra_tags:  # the tag Guix wrote into the pack: keep only ours
-        try:
-            engine.client.images.remove(t, noprune=True)
-        except Exception:
-            pass
+        engine.untag(t)
     result = ImportResult(ref, image_id, layers, fmt, False)
     _record_image(tarball, provenance, rec, result)
     return result

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, check_image_ref
-from ..engine import ContainerSpec, Engine, Mount
+from ..engine import ContainerSpec, Engine, EngineError, Mount
 from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, sha256_file, write_text_atomic
 from ..plan import Runner, render
@@ -107,15 +107,12 @@ def run_container(
     engine: Engine, spec: ContainerSpec, runner: Runner, what: str
 ) -> tuple[int, str]:
     """Engine.run with docker API errors (e.g. no `sh` in the image) as one-line errors."""
-    import docker.errors
-
     on_line = (lambda ln: runner.console.print(ln, markup=False, highlight=False)) \
         if runner.verbose else None
     try:
         return engine.run(spec, on_line)
-    except docker.errors.APIError as e:
-        reason = " ".join(str(e.explanation or e).split())[:160]
-        raise FwenvError(f"{what}: cannot start a container from {spec.image} ({reason}): "
+    except EngineError as e:
+        raise FwenvError(f"{what}: cannot start a container from {spec.image} ({e.reason}): "
                          f"{FIX_IMAGE}") from None
 
 

@@ -87,6 +87,7 @@ class GuixSession:
     runner: Runner
     name: str
     container: Any = None  # None in dry-run
+    engine: Engine | None = None
     env: dict[str, str] = field(default_factory=dict)
 
     def exec(
@@ -106,39 +107,34 @@ class GuixSession:
         self.runner.show(render(line))
         if self.container is None:
             return 0, ""
-        api = self.container.client.api
-        exec_id = api.exec_create(
-            self.container.id, argv, environment={**GUIX_ENV, **self.env},
-            workdir=workdir, user=user or "",
-        )["Id"]
-        chunks: list[str] = []
         buf = ""
-        for raw in api.exec_start(exec_id, stream=True):
-            text = raw.decode("utf-8", "replace")
-            chunks.append(text)
+
+        def lines(text: str) -> None:
+            nonlocal buf
             buf += text
-            *lines, buf = buf.split("\n")
-            for ln in lines:
+            *done, buf = buf.split("\n")
+            for ln in done:
                 if on_line:
                     on_line(ln)
                 elif self.runner.verbose:
                     self.runner.console.print(ln, markup=False, highlight=False)
-        code = int(api.exec_inspect(exec_id)["ExitCode"])
-        out = "".join(chunks)
+
+        assert self.engine is not None
+        code, out = self.engine.exec(self.container, argv, env={**GUIX_ENV, **self.env},
+                                     workdir=workdir, user=user, on_text=lines)
         if check and code != 0:
             raise FwenvError(f"{what or ' '.join(argv[:2])} failed (exit {code}): "
                              f"{last_line(out)}" + (f" — {fix}" if fix else ""))
         return code, out
 
     def put_archive(self, path: str, data: bytes) -> None:
-        if self.container is not None:
-            self.container.put_archive(path, data)
+        if self.container is not None and self.engine is not None:
+            self.engine.put_archive(self.container, path, data)
 
     def get_file(self, path: str) -> Iterator[bytes]:
         """Stream a tar archive of `path` out of the container."""
-        assert self.container is not None
-        stream, _ = self.container.get_archive(path)
-        yield from stream
+        assert self.container is not None and self.engine is not None
+        yield from self.engine.get_archive(self.container, path)
 
 
 def last_line(text: str) -> str:
@@ -167,21 +163,20 @@ def guix_session(
     container = engine.create(spec, name=name)
     try:
         container.start()
-        _wait_for_socket(container, timeout)
-        yield GuixSession(runner, name, container)
+        _wait_for_socket(engine, container, timeout)
+        yield GuixSession(runner, name, container, engine)
     finally:
         Engine._remove(container)
 
 
-def _wait_for_socket(container: Any, timeout: float) -> None:
+def _wait_for_socket(engine: Engine, container: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        container.reload()
-        if container.status != "running":
-            log = container.logs().decode("utf-8", "replace")
+        up, log = engine.running(container)
+        if not up:
             raise FwenvError(f"guix-daemon exited at start: {last_line(log)}: "
                              "check the daemon mode and its privileges (README)")
-        if container.exec_run(["test", "-S", SOCKET]).exit_code == 0:
+        if engine.exec(container, ["test", "-S", SOCKET], env={})[0] == 0:
             return
         time.sleep(0.2)
     raise FwenvError(f"guix-daemon socket {SOCKET} did not appear in {timeout:.0f} s: "

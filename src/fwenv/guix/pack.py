@@ -377,8 +377,8 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
 
     volume = None if opts.ephemeral else store_volume(builder_id)
     if volume and engine is not None:
-        _ensure_volume(engine, volume)
-        _ensure_volume(engine, volume + "-var")
+        engine.ensure_volume(volume, {STORE_LABEL: STORE_ROLE})
+        engine.ensure_volume(volume + "-var", {STORE_LABEL: STORE_ROLE})
 
     argv = guix_argv(opts)
     shown_mf = _rel(cfg, Path(opts.manifest))
@@ -397,7 +397,7 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
                 result = _pack_in(s, opts, argv, shown_ch, shown_mf, runner)
         except BaseException:
             if engine is not None and session:  # Ctrl-C mid-stream: make sure it is gone
-                _force_remove(engine, session[0].name)
+                engine.remove_container(session[0].name)
             raise
         version, drv, store_path = result["version"], result["drv"], result["store_path"]
         if runner.dry_run:
@@ -453,13 +453,6 @@ def _pack_in(s: GuixSession, opts: PackOptions, argv: list[str], shown_ch: str,
     return {"version": version, "drv": drv, "store_path": store_path}
 
 
-def _force_remove(engine: Engine, name: str) -> None:
-    try:
-        engine.client.containers.get(name).remove(force=True, v=True)
-    except Exception:  # already gone
-        pass
-
-
 def _recorded_options(opts: PackOptions) -> dict[str, Any]:
     d = asdict(opts)
     for k in ("manifest", "channels", "load_path", "force"):
@@ -467,12 +460,6 @@ def _recorded_options(opts: PackOptions) -> dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 
-def _ensure_volume(engine: Engine, name: str) -> None:
-    if not engine.volume_exists(name):
-        engine.client.volumes.create(name=name, labels={STORE_LABEL: STORE_ROLE})
-
-
 def store_volumes(engine: Engine) -> list[str]:
-    return sorted(v.name for v in engine.client.volumes.list(
-        filters={"label": f"{STORE_LABEL}={STORE_ROLE}"}))
+    return engine.volumes_labelled(STORE_LABEL, STORE_ROLE)
 

@@ -375,7 +375,7 @@ def _import(
         return "", ""
     with runner.step(f"docker import → {ref}"):
         image_id = engine.import_tar(tar, changes)
-        layer = engine.client.images.get(image_id).attrs["RootFS"]["Layers"][0]
+        layer = engine.layers(image_id)[0]
         if layer != f"sha256:{tar_sha}":
             engine.remove_image(image_id)
             raise FwenvError(f"imported layer {layer} differs from the tarball sha256 {tar_sha}: "

@@ -330,15 +330,7 @@ def push_image(runner: Runner, engine: Engine | None, image_id: str, registry: s
     if runner.dry_run or engine is None:
         return {"ref": ref, "digest": ""}
     engine.tag(image_id, ref)
-    digest = ""
-    for msg in engine.client.images.push(f"{registry}/{name}", tag=version, stream=True,
-                                         decode=True):
-        if "error" in msg:
-            raise FwenvError(f"docker push {ref} failed: {msg['error']}: "
-                             "check the registry (docker login, TLS)")
-        digest = msg.get("aux", {}).get("Digest", digest)
-    if not digest.startswith("sha256:"):
-        raise FwenvError(f"docker push {ref} reported no digest: check the registry")
+    digest = engine.push(f"{registry}/{name}", version)
     return {"ref": ref, "digest": digest, "pinned": f"{registry}/{name}@{digest}"}
 
 
@@ -643,14 +635,7 @@ def check_published_image(runner: Runner, engine: Engine | None, ref: str,
     runner.show(f"docker pull {ref}")
     if runner.dry_run or engine is None:
         return {"status": "verified", "detail": "dry run", "image_id": ""}
-    repo, _, digest = ref.partition("@")
-    try:
-        img = engine.client.images.pull(repo, tag=digest)
-    except Exception as e:
-        raise FwenvError(f"cannot pull {ref}: {getattr(e, 'explanation', e)}: "
-                         "check the registry and the digest") from None
-    published = img.id
-    layers = img.attrs.get("RootFS", {}).get("Layers", [])
+    published, layers = engine.pull(ref)
     if published == local.image_id:
         return {"status": "verified", "detail": f"MATCH image id {published}",
                 "image_id": published, "layers": layers}
