@@ -10,21 +10,12 @@ from invoke.exceptions import Exit
 
 from fwenv.config import Config
 from fwenv.errors import FwenvError
-from fwenv.release.publish import (
-    BuildSpec,
-    ReleaseOptions,
-    firmware_smoke,
-)
-from fwenv.release.publish import (
-    attest as attest_release,
-)
-from fwenv.release.publish import (
-    release as make_release,
-)
-from fwenv.release.publish import (
-    verify as verify_release,
-)
+from fwenv.release.attest import attest as attest_release
+from fwenv.release.check import verify as verify_release
+from fwenv.release.options import BuildSpec, ReleaseOptions
+from fwenv.release.publish import release as make_release
 from fwenv.release.sign import parse_signer
+from fwenv.release.smoke import firmware_smoke
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
 from .pack import default_builder, pack_options

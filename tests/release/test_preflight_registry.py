@@ -11,7 +11,8 @@ import pytest
 
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
-from fwenv.release.publish import Preflight, check_version, push_image
+from fwenv.release.preflight import Preflight, check_version
+from fwenv.release.publish import push_image
 
 
 def _git_repo(path: Path) -> Path:
@@ -116,7 +117,8 @@ def test_release_dry_run_prints_the_plan_and_writes_no_release(tmp_path: Path, c
     push and the signatures; creates no release directory."""
     from fwenv.config import Config, load_config
     from fwenv.guix.pack import PackOptions
-    from fwenv.release.publish import BuildSpec, ReleaseOptions, release
+    from fwenv.release.options import BuildSpec, ReleaseOptions
+    from fwenv.release.publish import release
     from fwenv.release.sign import Signer
 
     root = Path(__file__).resolve().parents[2]

@@ -18,13 +18,10 @@ import pytest
 from fwenv.config import Config, load_config
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
-from fwenv.release.publish import (
-    BuildSpec,
-    ReleaseOptions,
-    attest,
-    release,
-    verify,
-)
+from fwenv.release.attest import attest
+from fwenv.release.check import verify
+from fwenv.release.options import BuildSpec, ReleaseOptions
+from fwenv.release.publish import release
 from fwenv.release.sign import SUMS, Signer
 from fwenv.release.verify import image_digests
 

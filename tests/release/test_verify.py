@@ -12,7 +12,7 @@ import pytest
 
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
-from fwenv.release.publish import write_attestation
+from fwenv.release.attest import write_attestation
 from fwenv.release.sign import SUMS, Signer, sums_text
 from fwenv.release.verify import compare_archives, image_digests, store_items, verify_signers
 

@@ -1,0 +1,171 @@
+"""A build's reproducible outputs: archive, SBOM, ROMs, sums, and the provenance record."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..engine import Engine, Mount
+from ..errors import FwenvError
+from ..guix.daemon import daemon_spec, guix_session
+from ..plan import Runner
+from .options import BuildSpec, ReleaseOptions
+from .preflight import git_state
+from .sbom import GUIX_QUERY, build_sbom, parse_query_output, validate_sbom
+from .sign import SUMS, hash_files, sums_text
+from .verify import (
+    image_digests,
+    store_items,
+)
+
+SBOM_NAME = "sbom.cdx.json"
+
+
+PROVENANCE = "provenance.json"
+
+
+@dataclass
+class Artifacts:
+    """One build's reproducible outputs, in `directory` (named as in the release)."""
+
+    directory: Path
+    archive: str
+    sums: dict[str, str]
+    pack: Any  # PackResult
+    image_id: str
+    layers: list[str]
+    firmware: dict[str, Any]
+
+
+def guix_query_packages(cfg: Config, runner: Runner, engine: Engine | None,
+                        spec: BuildSpec) -> list[dict[str, Any]]:
+    """Run GUIX_QUERY in a builder over the pack's manifest, with the same Guix (time-machine
+    or the builder's own) and load path: name/version/license/source of every package.
+    Mounts mirror the pack's: manifest dir, channels dir, each load-path dir, read-only."""
+    opts = spec.pack_options
+    manifest = Path(opts.manifest).resolve()
+    mounts = [Mount(str(manifest.parent), "/fwenv/manifest", read_only=True)]
+    load: list[str] = []
+    for i, d in enumerate(opts.load_path):
+        mounts.append(Mount(str(Path(d).resolve()), f"/fwenv/load-path/{i}", read_only=True))
+        load += ["-L", f"/fwenv/load-path/{i}"]
+    if opts.time_machine and opts.channels is not None:
+        channels = Path(opts.channels).resolve()
+        mounts.append(Mount(str(channels.parent), "/fwenv/channels", read_only=True))
+        argv = ["guix", "time-machine", "-C", f"/fwenv/channels/{channels.name}", "--", "repl"]
+        network = "bridge"  # time-machine fetches the pinned Guix; nothing is built
+    else:
+        argv, network = ["guix", "repl"], "none"
+    with tempfile.TemporaryDirectory(prefix="fwenv-sbom-") as tmp:
+        script = Path(tmp) / "query.scm"
+        script.write_text(GUIX_QUERY, encoding="utf-8")
+        os.chmod(tmp, 0o755)
+        os.chmod(script, 0o644)
+        mounts.append(Mount(tmp, "/fwenv/sbom", read_only=True))
+        argv += [*load, "--", "/fwenv/sbom/query.scm", f"/fwenv/manifest/{manifest.name}"]
+        d_spec = daemon_spec(spec.builder_image, opts.daemon_mode, mounts=mounts,
+                             network=network)
+        with guix_session(engine, runner, d_spec) as session:
+            _, out = session.exec(argv, what="guix package query for the SBOM",
+                                  fix="check the manifest evaluates (guix build -d)")
+    return [] if runner.dry_run else parse_query_output(out)
+
+
+def make_artifacts(cfg: Config, runner: Runner, engine: Engine | None, spec: BuildSpec,
+                   pack: Any, directory: Path, version: str, *,
+                   firmware: dict[str, Any]) -> Artifacts:
+    """Place the archive, the SBOM and ROMs in `directory`; hash them (the attested set)."""
+    tarball = Path(pack.tarball)
+    ext = "".join(tarball.suffixes[-2:]) if tarball.name.endswith(
+        (".tar.gz", ".tar.xz", ".tar.zst", ".tar.bz2")) else tarball.suffix
+    archive = f"{cfg.env_image}-{version}{ext}"
+    if runner.dry_run:
+        guix_query_packages(cfg, runner, engine, spec)
+        runner.show(f"# place {tarball.name} as {archive}, write {SBOM_NAME} and {SUMS}")
+        return Artifacts(directory, archive, {}, pack, "", [], firmware)
+    directory.mkdir(parents=True, exist_ok=True)
+    _link_or_copy(tarball, directory / archive)
+    digests = image_digests(directory / archive)
+    packages = guix_query_packages(cfg, runner, engine, spec)
+    sbom = build_sbom(image_name=cfg.env_image, version=version,
+                      store_items=store_items(directory / archive), packages=packages,
+                      pack_sha256=pack.sha256, image_id=digests.image_id,
+                      source_date_epoch=int(cfg.get("release.source_date_epoch", 1)))
+    validate_sbom(sbom)
+    (directory / SBOM_NAME).write_text(sbom, encoding="utf-8")
+    names = [archive, SBOM_NAME]
+    for target, rom in sorted(firmware.get("roms", {}).items()):
+        name = f"firmware-{target}.rom"
+        shutil.copyfile(rom["path"], directory / name)
+        names.append(name)
+    sums = hash_files(directory, names)
+    (directory / SUMS).write_text(sums_text(sums), encoding="utf-8")
+    return Artifacts(directory, archive, sums, pack, digests.image_id, list(digests.diff_ids),
+                     firmware)
+
+
+def import_image(runner: Runner, engine: Engine | None, pack: Any, ref: str) -> Any:
+    """`docker load` the pack and tag it (fwenv.importer: checks it against its provenance)."""
+    from ..env.importer import import_pack
+
+    return import_pack(runner, engine, Path(pack.tarball), ref,
+                       provenance=Path(pack.provenance), force=True)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    if dst.exists():
+        dst.unlink()
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def provenance_record(cfg: Config, opts: ReleaseOptions, arts: Artifacts, imported: Any,
+                      pushed: dict[str, str] | None, checks: list[str], started: float,
+                      work: Path) -> dict[str, Any]:
+    pack_record = dict(getattr(arts.pack, "record", {}) or {})
+    fw = {k: v for k, v in arts.firmware.items() if k != "roms"}
+    fw["roms"] = {t: {"file": f"firmware-{t}.rom", "sha256": r.get("sha256", "")}
+                  for t, r in sorted(arts.firmware.get("roms", {}).items())}
+    return {
+        "schema": "fwenv-release/1",
+        "version": opts.version,
+        "chain": {
+            "guix": pack_record.get("guix"),
+            "manifest": pack_record.get("manifest"),
+            "derivation": getattr(arts.pack, "derivation", ""),
+            "pack": {"file": arts.archive, "sha256": arts.pack.sha256,
+                     "store_path": getattr(arts.pack, "store_path", "")},
+            "image": {"ref": imported.image, "id": arts.image_id, "layers": arts.layers},
+            "firmware": fw,
+            "registry": pushed,
+        },
+        "sums": arts.sums,
+        "reproducibility": {"builds": 2, "identical": True,
+                            "method": "two independent builder containers, fresh stores, "
+                                      "separate output dirs, compared bit for bit",
+                            "work_dir": str(work)},
+        "source": git_state(cfg.root),
+        "preflight": checks,
+        "built": {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                  "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        "pack_provenance": pack_record,
+    }
+
+
+def load_provenance_file(release_dir: Path) -> dict[str, Any]:
+    path = release_dir / PROVENANCE
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise FwenvError(f"{path} not found: is {release_dir} a release directory?") from None
+    except ValueError:
+        raise FwenvError(f"{path} is not JSON: the release is damaged; re-download it") from None

@@ -1,0 +1,134 @@
+"""Release preflight: every check that can fail before anything is built, cheapest first."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import check_image_ref
+from ..engine import Engine
+from ..errors import FwenvError
+from ..fsutil import free_bytes
+from ..plan import Runner
+from .sign import Signer
+
+_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$")
+
+
+GIB = 1 << 30
+
+
+def check_version(version: str) -> str:
+    if not _VERSION_RE.match(version or ""):
+        raise FwenvError(f"bad version {version!r}: use letters, digits, '.', '_', '-' "
+                         "(a Docker tag, e.g. 2026.11.0)")
+    return version
+
+
+# -- preflight -----------------------------------------------------------------------------------
+def check_clean_worktree(root: Path) -> None:
+    """A release is built from committed inputs only (like Bitcoin's FORCE_DIRTY_WORKTREE)."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain"],
+                             capture_output=True, text=True, check=True).stdout
+    except FileNotFoundError:
+        raise FwenvError("git not found: apt-get install git (or pass --allow-dirty)") from None
+    except subprocess.CalledProcessError as e:
+        raise FwenvError(f"{root} is not a git checkout ({e.stderr.strip()[:80]}): "
+                         "release from a clone, or pass --allow-dirty") from None
+    dirty = [ln[3:] for ln in out.splitlines() if ln.strip()]
+    if dirty:
+        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+        raise FwenvError(f"the git worktree is dirty ({shown}): commit or stash, "
+                         "or pass --allow-dirty (the release then records it)")
+
+
+def git_state(root: Path) -> dict[str, Any]:
+    def git(*a: str) -> str:
+        p = subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True,
+                           check=False)
+        return p.stdout.strip() if p.returncode == 0 else ""
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+def check_free_disk(path: Path, need_bytes: int) -> None:
+    free = free_bytes(path)
+    if free < need_bytes:
+        raise FwenvError(f"only {free / GIB:.1f} GiB free on {path}, a release needs "
+                         f"{need_bytes / GIB:.1f} GiB: free space or set "
+                         "[tool.fwenv.release] min_free_gib")
+
+
+def registry_url(registry: str) -> str:
+    host = registry.split("/")[0]
+    local = host.split(":")[0] in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
+    return f"{'http' if local else 'https'}://{host}/v2/"
+
+
+def check_registry(registry: str) -> None:
+    check_image_ref(registry.lower() + "/x")
+    url = registry_url(registry)
+    try:
+        with urllib.request.urlopen(url, timeout=10):  # noqa: S310 (http/https only)
+            return
+    except urllib.error.HTTPError as e:
+        if e.code == 401:  # auth required: reachable; docker login handles the rest
+            return
+        raise FwenvError(f"registry {registry} answered {e.code} at {url}: "
+                         "check the registry address") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise FwenvError(f"registry {registry} unreachable ({getattr(e, 'reason', e)}): "
+                         "start it or fix --push") from None
+
+
+@dataclass
+class Preflight:
+    root: Path
+    version: str
+    release_dir: Path
+    inputs: list[Path]
+    allow_dirty: bool = False
+    min_free_gib: float = 10.0
+    builder_image: str = ""
+    registry: str | None = None
+    signer: Signer | None = None
+
+    def run(self, runner: Runner, engine: Engine | None) -> list[str]:
+        """Every check, in order of cost; the first failure raises. Returns what was checked."""
+        done = []
+        check_version(self.version)
+        if not self.allow_dirty:
+            check_clean_worktree(self.root)
+            done.append("clean worktree")
+        for p in self.inputs:
+            if not p.is_file():
+                raise FwenvError(f"pinned input {p} is missing: restore it from git "
+                                 "(or invoke guix.pin for channels.scm)")
+        done.append("pinned inputs present")
+        if self.release_dir.exists():
+            raise FwenvError(f"{self.release_dir} exists: version {self.version} is already "
+                             "released; pick a new --version")
+        done.append("version not yet released")
+        check_free_disk(self.release_dir.parent, int(self.min_free_gib * GIB))
+        done.append("free disk")
+        if self.signer is not None:
+            if self.signer.kind == "gpg":
+                self.signer.default_name()  # raises when the secret key is not there
+            done.append("signing key present")
+        if runner.dry_run:
+            return done
+        if engine is None:
+            engine = Engine.connect()
+        done.append("engine up")
+        if self.builder_image and engine.image(self.builder_image) is None:
+            raise FwenvError(f"builder image {self.builder_image} not found: "
+                             "run invoke guix.base first")
+        if self.registry:
+            check_registry(self.registry)
+            done.append("registry reachable")
+        return done

@@ -1,0 +1,59 @@
+"""Build the pack twice in independent builders and compare bit for bit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..engine import Engine
+from ..errors import FwenvError
+from ..plan import Runner
+from .options import AfterBuild, BuildSpec
+from .verify import (
+    compare_archives,
+    diffoscope_report,
+)
+
+
+def _cfg_with_output(cfg: Config, out: Path) -> Config:
+    return replace(cfg, data={**cfg.data, "output_dir": str(out)})
+
+
+def build_pack_once(cfg: Config, runner: Runner, engine: Engine | None, spec: BuildSpec,
+                    out: Path) -> Any:
+    """One independent pack build: its own output dir, a fresh builder container and store."""
+    from ..guix.pack import build_pack
+
+    opts = replace(spec.pack_options, force=True, ephemeral=True)
+    return build_pack(_cfg_with_output(cfg, out), runner, engine, spec.builder_image, opts)
+
+
+def reproduce(cfg: Config, runner: Runner, engine: Engine | None, spec: BuildSpec, work: Path,
+              after_build: AfterBuild | None = None) -> Any:
+    """Build twice, compare bit for bit; return the first PackResult or raise with the diff."""
+    results = []
+    for n in (1, 2):
+        with runner.step(f"build {n} of 2 (independent builder, fresh store)"):
+            res = build_pack_once(cfg, runner, engine, spec, work / f"build-{n}")
+        if after_build is not None and not runner.dry_run:
+            after_build(n, Path(res.tarball))
+        results.append(res)
+    if runner.dry_run:
+        runner.show(f"# compare {work}/build-1 and build-2 bit for bit (sha256, then per file)")
+        return results[0]
+    a, b = Path(results[0].tarball), Path(results[1].tarball)
+    diff = compare_archives(a, b)
+    if diff:
+        report = work / "differences.txt"
+        report.write_text("\n".join(diff) + "\n", encoding="utf-8")
+        deep = diffoscope_report(a, b, work / "diffoscope.txt")
+        for line in diff[:40]:
+            runner.info(f"  differs: {line}")
+        first = next((ln for ln in diff if ln.startswith("layer ")), diff[0])  # a file if any
+        raise FwenvError(
+            f"not reproducible: the two builds differ in {len(diff)} place(s), e.g. {first} "
+            f"(full list: {report}" + (f", diffoscope: {deep}" if deep else "")
+            + "); nothing was released: make the build deterministic and retry")
+    return results[0]
