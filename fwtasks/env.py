@@ -10,10 +10,11 @@ from fwenv.env.build import EnvOptions, build_environment, run_shell, shell_argv
 from fwenv.env.importer import import_pack
 from fwenv.errors import FwenvError
 from fwenv.fsutil import output_lock, remove
+from fwenv.guix.options import PackOptions
 from fwenv.guix.pack import store_volumes
 from fwenv.guix.provenance import load_provenance
 from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask
-from fwtasks.pack import PACK_HELP, pack_options
+from fwtasks.pack import PACK_HELP
 
 
 @task(help={"pack": "pack tarball (default output/coreboot-build-env-docker.tar.gz)",
@@ -43,10 +44,12 @@ def build(c, manifest=None, channels=None, format="docker", compressor="gzip",
           dry_run=False, json=False, verbose=False):
     """guix.base + guix.pack + env.import; unchanged, verified steps are skipped."""
     cfg, runner = context(dry_run, verbose)
-    popts = pack_options(manifest, channels, format, compressor, substitute_urls,
-                         no_substitutes, int(cores) if cores else None,
-                         int(jobs) if jobs else None, no_time_machine, load_path, guix_option,
-                         entry_point, name, ephemeral, force, cfg)
+    popts = PackOptions.from_project(
+        cfg, manifest=manifest, channels=channels, format=format, compressor=compressor,
+        substitute_urls=substitute_urls, substitutes=not no_substitutes,
+        cores=int(cores) if cores else None, jobs=int(jobs) if jobs else None,
+        time_machine=not no_time_machine, load_path=load_path, guix_options=guix_option,
+        entry_point=entry_point, name=name, ephemeral=ephemeral, force=force)
     engine = engine_for(runner)
     res = build_environment(cfg, runner, engine, EnvOptions(
         pack=popts, tag=tag or cfg.env_tag, builder_image=builder,

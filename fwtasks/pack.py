@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from invoke import task
 
-from fwenv.config import Config
-from fwenv.guix.builder import builder_ref
-from fwenv.guix.pack import DEFAULT_SYMLINKS, PackOptions, build_pack, environment_shape, pack_derivation
-from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask
+from fwenv.guix.options import PackOptions
+from fwenv.guix.pack import pack as pack_step
+from fwtasks.common import COMMON_HELP, context, emit, fwtask
 
 PACK_HELP = {
     "manifest": "Guix manifest to pack (default guix/manifest.scm)",
@@ -31,39 +28,6 @@ PACK_HELP = {
 }
 
 
-def pack_options(c_manifest: str | None, channels: str | None, format: str, compressor: str,
-                 substitute_urls: str | None, no_substitutes: bool, cores: int | None,
-                 jobs: int | None, no_time_machine: bool, load_path: list[str] | None,
-                 guix_option: list[str] | None, entry_point: str | None, name: str | None,
-                 ephemeral: bool, force: bool, cfg: Config) -> PackOptions:
-    """PackOptions from task options; the environment's own shape (guix/environment.toml)
-    applies when packing the default manifest and no option overrides it."""
-    root = cfg.root
-    manifest = Path(c_manifest) if c_manifest else root / "guix" / "manifest.scm"
-    shape = environment_shape(root) if manifest == root / "guix" / "manifest.scm" else {}
-    return PackOptions(
-        manifest=manifest,
-        channels=None if (no_time_machine and not channels) else
-        (Path(channels) if channels else root / "guix" / "channels.scm"),
-        format=format, compressor=compressor,
-        substitute_urls=tuple((substitute_urls or "").split()),
-        substitutes=not no_substitutes, cores=cores, jobs=jobs,
-        time_machine=not no_time_machine,
-        load_path=tuple(Path(p) for p in (load_path or shape.get("load_path", []))),
-        guix_options=tuple(guix_option or []),
-        symlinks=tuple(shape.get("symlinks", DEFAULT_SYMLINKS)),
-        entry_point=entry_point if entry_point is not None else shape.get("entry_point", "bin/bash"),
-        name=name, ephemeral=ephemeral, force=force,
-        daemon_mode=str(cfg.get("builder.daemon_mode", "unprivileged")),
-        recipe=cfg.get("builder.recipe"),
-    )
-
-
-def default_builder(cfg, engine) -> str:  # type: ignore[no-untyped-def]
-    """The newest fwenv-built builder; in a dry run (no engine), its name pattern."""
-    return builder_ref(cfg, engine) if engine is not None else f"{cfg.builder_image}:<version>"
-
-
 @task(
     help={**PACK_HELP, **COMMON_HELP},
     iterable=["load_path", "guix_option"],
@@ -76,25 +40,12 @@ def pack(c, manifest=None, channels=None, format="docker", compressor="gzip",
          verbose=False):
     """Pack guix/manifest.scm with guix pack (pinned Guix) into output/, with provenance."""
     cfg, runner = context(dry_run, verbose)
-    opts = pack_options(manifest, channels, format, compressor, substitute_urls,
-                        no_substitutes, int(cores) if cores else None,
-                        int(jobs) if jobs else None, no_time_machine, load_path, guix_option,
-                        entry_point, name, ephemeral, force, cfg)
-    if dry_run:
-        # Commands first (no engine needed); then the derivation if an engine answers.
-        from fwenv.engine import Engine
-        from fwenv.errors import FwenvError
-
-        build_pack(cfg, runner, None, builder or default_builder(cfg, None), opts)
-        try:
-            engine = Engine.connect()
-        except FwenvError:
-            runner.info("derivation: not computed (no Docker engine)")
-            return
-        drv = pack_derivation(cfg, runner, engine, builder or default_builder(cfg, engine), opts)
-        if json:
-            emit({"derivation": drv, "commands": runner.printed}, True, runner)
-        return
-    engine = engine_for(runner)
-    res = build_pack(cfg, runner, engine, builder or default_builder(cfg, engine), opts)
-    emit(res.summary(), json, runner)
+    opts = PackOptions.from_project(
+        cfg, manifest=manifest, channels=channels, format=format, compressor=compressor,
+        substitute_urls=substitute_urls, substitutes=not no_substitutes,
+        cores=int(cores) if cores else None, jobs=int(jobs) if jobs else None,
+        time_machine=not no_time_machine, load_path=load_path, guix_options=guix_option,
+        entry_point=entry_point, name=name, ephemeral=ephemeral, force=force)
+    result = pack_step(cfg, runner, opts, builder=builder)
+    if result is not None:
+        emit(result, json, runner)

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from fwenv.config import Config
 from fwenv.errors import FwenvError
 from fwenv.release.attest import attest as attest_release
 from fwenv.release.check import verify as verify_release
-from fwenv.release.options import BuildSpec, ReleaseOptions
+from fwenv.release.options import release_options
 from fwenv.release.publish import release as make_release
-from fwenv.release.sign import parse_signer
-from fwenv.release.smoke import firmware_smoke
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
-from .pack import default_builder, pack_options
 
 BUILD_HELP = {
     "manifest": "Guix manifest (default guix/manifest.scm)",
@@ -33,34 +28,6 @@ BUILD_HELP = {
                       "provenance says so",
 }
 BUILD_ITERABLE = ["guix_option"]
-
-
-def _split(value: str) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-def _options(cfg: Config, runner: Any, engine: Any, version: str, *, manifest: str,
-             channels: str, no_time_machine: bool, no_substitutes: bool, load_path: str,
-             guix_option: list[str] | None, builder: str, smoke: str, firmware_image: str,
-             signer: str = "", name: str = "", **kw: Any) -> ReleaseOptions:
-    # The same options guix.pack builds from (environment shape, daemon mode, recipe); a
-    # release always records the channels pin and packs docker format.
-    root = cfg.root
-    pack_opts = pack_options(
-        c_manifest=str(root / manifest) if manifest else None,
-        channels=str(root / (channels or "guix/channels.scm")), format="docker",
-        compressor="gzip", substitute_urls=None, no_substitutes=no_substitutes, cores=None,
-        jobs=None, no_time_machine=no_time_machine,
-        load_path=[str(root / d) for d in (_split(load_path) or ["guix/modules"])],
-        guix_option=guix_option, entry_point=None, name=None, ephemeral=False, force=False,
-        cfg=cfg)
-    builder_image = builder or default_builder(cfg, engine)
-    targets = _split(smoke) or [str(t) for t in cfg.get("release.smoke_targets", [])]
-    return ReleaseOptions(
-        version=version, build=BuildSpec(builder_image, pack_opts),
-        signer=parse_signer(signer) if signer else None, signer_name=name or None,
-        firmware=firmware_smoke(cfg, runner, engine, targets) if targets else None,
-        firmware_image=firmware_image or None, **kw)
 
 
 @task(default=True, iterable=BUILD_ITERABLE, help={
@@ -81,7 +48,7 @@ def release(c, version="", allow_dirty=False, push="", sign_key="", signer_name=
     required(version=version)
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)
-    opts = _options(cfg, runner, engine, version, manifest=manifest, channels=channels,
+    opts = release_options(cfg, runner, engine, version, manifest=manifest, channels=channels,
                     no_time_machine=no_time_machine, no_substitutes=no_substitutes,
                     load_path=load_path, guix_option=guix_option, builder=builder,
                     smoke=smoke, firmware_image=firmware_image, signer=sign_key,
@@ -105,7 +72,7 @@ def attest(c, version="", signer="", sigs="", name="", manifest="", channels="",
     required(version=version, signer=signer, sigs=sigs)
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)
-    opts = _options(cfg, runner, engine, version, manifest=manifest, channels=channels,
+    opts = release_options(cfg, runner, engine, version, manifest=manifest, channels=channels,
                     no_time_machine=no_time_machine, no_substitutes=no_substitutes,
                     load_path=load_path, guix_option=guix_option, builder=builder,
                     smoke=smoke, firmware_image=firmware_image, signer=signer, name=name)
@@ -132,7 +99,7 @@ def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=F
     engine = engine_for(runner) if (rebuild or image) else None
     if image and not rebuild:
         raise FwenvError("--image compares with a local rebuild: add --rebuild")
-    opts = _options(cfg, runner, engine, version, manifest=manifest, channels=channels,
+    opts = release_options(cfg, runner, engine, version, manifest=manifest, channels=channels,
                     no_time_machine=no_time_machine, no_substitutes=no_substitutes,
                     load_path=load_path, guix_option=guix_option, builder=builder,
                     smoke=smoke, firmware_image=firmware_image) if rebuild else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +70,8 @@ def build_environment(cfg: Config, runner: Runner, engine: Engine | None,
     lock = output_lock(cfg.output_dir) if not runner.dry_run else _nolock()
     with lock:
         builder = ensure_builder(cfg, runner, engine, opts)
-        popts = opts.pack
-        popts.force = popts.force or opts.force
-        popts.recipe = popts.recipe or opts.recipe
+        popts = replace(opts.pack, force=opts.pack.force or opts.force,
+                        recipe=opts.pack.recipe or opts.recipe)
         pack = build_pack(cfg, runner, engine, builder.image, popts)
         imported = import_pack(runner, engine, pack.tarball, ref, provenance=pack.provenance
                                if not runner.dry_run else None, pack_format=popts.format,

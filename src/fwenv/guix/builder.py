@@ -191,3 +191,8 @@ def builder_ref(cfg: Config, engine: Engine, image: str | None = None) -> str:
             if t.startswith(cfg.builder_image + ":"):
                 return str(t)
     raise FwenvError(f"no {cfg.builder_image} image found: run invoke guix.base first")
+
+
+def default_builder(cfg: Config, engine: Engine | None) -> str:
+    """The newest fwenv-built builder; in a dry run (no engine), its name pattern."""
+    return builder_ref(cfg, engine) if engine is not None else f"{cfg.builder_image}:<version>"

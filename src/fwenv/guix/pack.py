@@ -21,12 +21,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ..config import Config, load_toml
-from ..engine import Engine, Mount
+from ..config import Config
+from ..engine import Engine
 from ..errors import FwenvError
 from ..fsutil import remove, sha256_file, write_text_atomic
 from ..plan import Runner
+from .builder import default_builder
 from .daemon import GuixSession, daemon_spec, guix_session, last_line
+from .options import (
+    COMPRESSORS,
+    DEFAULT_SUBSTITUTE_URLS,
+    IN_CHANNELS,
+    IN_MANIFEST,
+    IN_OUT,
+    PackOptions,
+    check_options,
+    guix_argv,
+    pack_mounts,
+    pack_network,
+)
 from .provenance import (
     SCHEMA_ID,
     digest,
@@ -36,48 +49,12 @@ from .provenance import (
     tree_sha256,
 )
 
-FORMATS = ("docker", "tarball")
-COMPRESSORS = {"gzip": ".tar.gz", "xz": ".tar.xz", "zstd": ".tar.zst"}
-DEFAULT_SUBSTITUTE_URLS = ("https://bordeaux.guix.gnu.org", "https://ci.guix.gnu.org")
-# Each target must exist in the profile (Guix refuses dangling links).
-DEFAULT_SYMLINKS = ("/bin=bin", "/usr/bin/env=bin/env")
-IN_MANIFEST = "/fwenv/manifest"
-IN_CHANNELS = "/fwenv/channels"
-IN_LOAD = "/fwenv/load-path"
-IN_OUT = "/fwenv/out"
 STORE_LABEL = "org.fwenv.role"
 STORE_ROLE = "guix-store"
 
 # Reads every form of a file: Guile reports syntax errors as FILE:LINE:COL.
 _READ_ALL = ("(let ((p (open-input-file (cadr (command-line)))))"
              " (let loop () (unless (eof-object? (read p)) (loop))))")
-
-
-@dataclass
-class PackOptions:
-    """Everything that decides a pack (see `invoke guix.pack --help`)."""
-
-    manifest: Path
-    channels: Path | None = None
-    format: str = "docker"
-    compressor: str = "gzip"
-    substitute_urls: tuple[str, ...] = ()
-    substitutes: bool = True
-    cores: int | None = None
-    jobs: int | None = None
-    time_machine: bool = True
-    load_path: tuple[Path, ...] = ()
-    guix_options: tuple[str, ...] = ()  # passed to `guix pack` as is (e.g. --bootstrap)
-    symlinks: tuple[str, ...] = DEFAULT_SYMLINKS
-    entry_point: str | None = "bin/bash"
-    name: str | None = None  # default: coreboot-build-env-<format>
-    ephemeral: bool = False
-    force: bool = False
-    daemon_mode: str = "unprivileged"
-    recipe: str | None = None  # builder recipe, recorded
-
-    def pack_name(self) -> str:
-        return self.name or f"coreboot-build-env-{self.format}"
 
 
 @dataclass
@@ -96,17 +73,6 @@ class PackResult:
                 "store_path": self.store_path, "skipped": self.skipped}
 
 
-def environment_shape(root: Path) -> dict[str, Any]:
-    """guix/environment.toml [pack]: the symlinks, load path and entry point of the real
-    environment (paths made absolute under `root`)."""
-    path = root / "guix" / "environment.toml"
-    if not path.is_file():
-        return {}
-    shape = dict(load_toml(path).get("pack", {}))
-    shape["load_path"] = [str(root / p) for p in shape.get("load_path", [])]
-    return shape
-
-
 def store_volume(builder_digest: str) -> str:
     return f"fwenv-guix-store-{builder_digest.removeprefix('sha256:')[:12]}"
 
@@ -118,76 +84,6 @@ def _rel(cfg: Config, path: Path) -> str:
         return p.relative_to(cfg.root).as_posix()
     except ValueError:
         return p.name
-
-
-def check_options(opts: PackOptions) -> None:
-    if opts.format not in FORMATS:
-        raise FwenvError(f"unknown pack format {opts.format!r}: use docker or tarball")
-    if opts.compressor not in COMPRESSORS:
-        raise FwenvError(f"unknown compressor {opts.compressor!r}: use gzip, xz or zstd")
-    if not Path(opts.manifest).is_file():
-        raise FwenvError(f"manifest {opts.manifest} not found: pass --manifest FILE")
-    for d in opts.load_path:
-        if not Path(d).is_dir():
-            raise FwenvError(f"load path {d} is not a directory: pass --load-path DIR")
-    for url in opts.substitute_urls:
-        if urlparse(url).scheme not in ("http", "https"):
-            raise FwenvError(f"substitute URL {url!r} is not http(s): fix --substitute-urls")
-    if "--bootstrap" in opts.guix_options and opts.compressor != "xz":
-        # guix pack --bootstrap ignores -C and always compresses with xz
-        raise FwenvError(f"--guix-option=--bootstrap always writes xz, not {opts.compressor}: "
-                         "add --compressor=xz")
-    if opts.time_machine and opts.channels is None:
-        raise FwenvError("guix time-machine needs channels: pass --channels FILE "
-                         "or --no-time-machine")
-    name = opts.pack_name()
-    if not name or not all(c.isalnum() or c in "._-" for c in name) or name[0] in "._-":
-        raise FwenvError(f"invalid pack name {name!r}: use letters, digits, '.', '_', '-'")
-
-
-def guix_argv(opts: PackOptions, *, derivation_only: bool = False) -> list[str]:
-    """The exact in-container command (fixed paths only)."""
-    pack = ["pack", "-f", opts.format, "-C", opts.compressor, "--save-provenance",
-            "-m", f"{IN_MANIFEST}/{Path(opts.manifest).name}"]
-    for i, _ in enumerate(opts.load_path):
-        pack += ["-L", f"{IN_LOAD}/{i}"]
-    pack += [f"--symlink={s}" for s in opts.symlinks]
-    if opts.format == "docker" and opts.entry_point:
-        pack += [f"--entry-point={opts.entry_point}"]
-    if not opts.substitutes:
-        pack.append("--no-substitutes")
-    elif opts.substitute_urls:
-        pack.append("--substitute-urls=" + " ".join(opts.substitute_urls))
-    if opts.cores:
-        pack.append(f"--cores={opts.cores}")
-    if opts.jobs:
-        pack.append(f"--max-jobs={opts.jobs}")
-    pack += list(opts.guix_options)
-    if derivation_only:
-        pack.append("-d")
-    if opts.time_machine:
-        assert opts.channels is not None
-        return ["guix", "time-machine", "-C", f"{IN_CHANNELS}/{Path(opts.channels).name}",
-                "--", *pack]
-    return ["guix", *pack]
-
-
-def _mounts(opts: PackOptions, out_dir: Path | None, volume: str | None) -> list[Mount]:
-    m = [Mount(str(Path(opts.manifest).resolve().parent), IN_MANIFEST, read_only=True)]
-    if opts.channels is not None:
-        m.append(Mount(str(Path(opts.channels).resolve().parent), IN_CHANNELS, read_only=True))
-    m += [Mount(str(Path(d).resolve()), f"{IN_LOAD}/{i}", read_only=True)
-          for i, d in enumerate(opts.load_path)]
-    if out_dir is not None:
-        m.append(Mount(str(out_dir), IN_OUT))
-    if volume:
-        m += [Mount(volume, "/gnu/store", kind="volume"),
-              Mount(volume + "-var", "/var/guix", kind="volume")]
-    return m
-
-
-def _network(opts: PackOptions) -> str:
-    return "bridge" if (opts.time_machine or opts.substitutes) else "none"
 
 
 def _reachable(url: str, timeout: float = 3.0) -> bool:
@@ -331,8 +227,8 @@ def pack_derivation(cfg: Config, runner: Runner, engine: Engine | None, builder_
     shown = _rel(cfg, Path(opts.channels)) if opts.channels else ""
     channels = parse_channels(Path(opts.channels), shown) if opts.channels else []
     argv = guix_argv(opts, derivation_only=True)
-    spec = daemon_spec(builder_image, opts.daemon_mode, mounts=_mounts(opts, None, None),
-                       network=_network(opts))
+    spec = daemon_spec(builder_image, opts.daemon_mode, mounts=pack_mounts(opts, None, None),
+                       network=pack_network(opts))
     if engine is None:
         with guix_session(None, runner, spec) as s:
             s.exec(argv)
@@ -386,8 +282,8 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
     work = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out))
     try:
         os.chmod(work, 0o777)  # written by the container's root
-        spec = daemon_spec(builder_image, opts.daemon_mode, mounts=_mounts(opts, work, volume),
-                           network=_network(opts), cores=opts.cores)
+        spec = daemon_spec(builder_image, opts.daemon_mode, mounts=pack_mounts(opts, work, volume),
+                           network=pack_network(opts), cores=opts.cores)
         title = (f"guix pack ({opts.format}, {opts.compressor}"
                  f"{', ephemeral store' if not volume else ''})")
         session: list[GuixSession] = []
@@ -463,3 +359,20 @@ def _recorded_options(opts: PackOptions) -> dict[str, Any]:
 def store_volumes(engine: Engine) -> list[str]:
     return engine.volumes_labelled(STORE_LABEL, STORE_ROLE)
 
+
+
+def pack(cfg: Config, runner: Runner, opts: PackOptions,
+         builder: str | None = None) -> dict[str, Any] | None:
+    """`invoke guix.pack`. A dry run prints the commands (no engine needed), then computes the
+    derivation when an engine answers; None when none does."""
+    if runner.dry_run:
+        build_pack(cfg, runner, None, builder or default_builder(cfg, None), opts)
+        try:
+            engine = Engine.connect()
+        except FwenvError:
+            runner.info("derivation: not computed (no Docker engine)")
+            return None
+        drv = pack_derivation(cfg, runner, engine, builder or default_builder(cfg, engine), opts)
+        return {"derivation": drv, "commands": runner.printed}
+    engine = Engine.connect()
+    return build_pack(cfg, runner, engine, builder or default_builder(cfg, engine), opts).summary()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..engine import Engine
 from ..errors import FwenvError
 from ..plan import Runner
-from .options import ReleaseOptions
+
+if TYPE_CHECKING:
+    from .options import ReleaseOptions
 
 
 def firmware_smoke(cfg: Config, runner: Runner, engine: Engine | None,

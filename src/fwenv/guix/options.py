@@ -1,0 +1,163 @@
+"""What decides a pack: PackOptions, resolved once from the project (from_project), and the
+exact in-container `guix pack` command and mounts they give."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ..config import Config, load_toml
+from ..engine import Mount
+from ..errors import FwenvError
+
+FORMATS = ("docker", "tarball")
+COMPRESSORS = {"gzip": ".tar.gz", "xz": ".tar.xz", "zstd": ".tar.zst"}
+DEFAULT_SUBSTITUTE_URLS = ("https://bordeaux.guix.gnu.org", "https://ci.guix.gnu.org")
+# Each target must exist in the profile (Guix refuses dangling links).
+DEFAULT_SYMLINKS = ("/bin=bin", "/usr/bin/env=bin/env")
+IN_MANIFEST = "/fwenv/manifest"
+IN_CHANNELS = "/fwenv/channels"
+IN_LOAD = "/fwenv/load-path"
+IN_OUT = "/fwenv/out"
+
+
+@dataclass(frozen=True)
+class PackOptions:
+    """Everything that decides a pack (see `invoke guix.pack --help`)."""
+
+    manifest: Path
+    channels: Path | None = None
+    format: str = "docker"
+    compressor: str = "gzip"
+    substitute_urls: tuple[str, ...] = ()
+    substitutes: bool = True
+    cores: int | None = None
+    jobs: int | None = None
+    time_machine: bool = True
+    load_path: tuple[Path, ...] = ()
+    guix_options: tuple[str, ...] = ()  # passed to `guix pack` as is (e.g. --bootstrap)
+    symlinks: tuple[str, ...] = DEFAULT_SYMLINKS
+    entry_point: str | None = "bin/bash"
+    name: str | None = None  # default: coreboot-build-env-<format>
+    ephemeral: bool = False
+    force: bool = False
+    daemon_mode: str = "unprivileged"
+    recipe: str | None = None  # builder recipe, recorded
+
+    def pack_name(self) -> str:
+        return self.name or f"coreboot-build-env-{self.format}"
+
+    @classmethod
+    def from_project(cls, cfg: Config, **overrides: Any) -> PackOptions:
+        """The options for `cfg`'s project, with task options (None: not given) on top.
+
+        Defaults: guix/manifest.scm pinned by guix/channels.scm (none with
+        time_machine=False), the environment's own shape (guix/environment.toml) when the
+        default manifest is packed, the daemon mode and recipe from [tool.fwenv.builder].
+        `substitute_urls` may be one space-separated string.
+        """
+        given = {k: v for k, v in overrides.items() if v is not None}
+        root = cfg.root
+        manifest = Path(given.pop("manifest", root / "guix" / "manifest.scm"))
+        shape = environment_shape(root) if manifest == root / "guix" / "manifest.scm" else {}
+        time_machine = bool(given.pop("time_machine", True))
+        channels = given.pop("channels", None if not time_machine else
+                             root / "guix" / "channels.scm")
+        urls = given.pop("substitute_urls", ())
+        values: dict[str, Any] = {
+            "manifest": manifest, "time_machine": time_machine,
+            "channels": Path(channels) if channels is not None else None,
+            "substitute_urls": tuple(urls.split() if isinstance(urls, str) else urls),
+            "load_path": tuple(Path(p) for p in (given.pop("load_path", None)
+                                                 or shape.get("load_path", []))),
+            "symlinks": tuple(shape.get("symlinks", DEFAULT_SYMLINKS)),
+            "entry_point": shape.get("entry_point", "bin/bash"),
+            "daemon_mode": str(cfg.get("builder.daemon_mode", "unprivileged")),
+            "recipe": cfg.get("builder.recipe"),
+        }
+        for key, value in given.items():
+            values[key] = tuple(value) if isinstance(value, list) else value
+        return cls(**values)
+
+
+def environment_shape(root: Path) -> dict[str, Any]:
+    """guix/environment.toml [pack]: the symlinks, load path and entry point of the real
+    environment (paths made absolute under `root`)."""
+    path = root / "guix" / "environment.toml"
+    if not path.is_file():
+        return {}
+    shape = dict(load_toml(path).get("pack", {}))
+    shape["load_path"] = [str(root / p) for p in shape.get("load_path", [])]
+    return shape
+
+
+def check_options(opts: PackOptions) -> None:
+    if opts.format not in FORMATS:
+        raise FwenvError(f"unknown pack format {opts.format!r}: use docker or tarball")
+    if opts.compressor not in COMPRESSORS:
+        raise FwenvError(f"unknown compressor {opts.compressor!r}: use gzip, xz or zstd")
+    if not Path(opts.manifest).is_file():
+        raise FwenvError(f"manifest {opts.manifest} not found: pass --manifest FILE")
+    for d in opts.load_path:
+        if not Path(d).is_dir():
+            raise FwenvError(f"load path {d} is not a directory: pass --load-path DIR")
+    for url in opts.substitute_urls:
+        if urlparse(url).scheme not in ("http", "https"):
+            raise FwenvError(f"substitute URL {url!r} is not http(s): fix --substitute-urls")
+    if "--bootstrap" in opts.guix_options and opts.compressor != "xz":
+        # guix pack --bootstrap ignores -C and always compresses with xz
+        raise FwenvError(f"--guix-option=--bootstrap always writes xz, not {opts.compressor}: "
+                         "add --compressor=xz")
+    if opts.time_machine and opts.channels is None:
+        raise FwenvError("guix time-machine needs channels: pass --channels FILE "
+                         "or --no-time-machine")
+    name = opts.pack_name()
+    if not name or not all(c.isalnum() or c in "._-" for c in name) or name[0] in "._-":
+        raise FwenvError(f"invalid pack name {name!r}: use letters, digits, '.', '_', '-'")
+
+
+def guix_argv(opts: PackOptions, *, derivation_only: bool = False) -> list[str]:
+    """The exact in-container command (fixed paths only)."""
+    pack = ["pack", "-f", opts.format, "-C", opts.compressor, "--save-provenance",
+            "-m", f"{IN_MANIFEST}/{Path(opts.manifest).name}"]
+    for i, _ in enumerate(opts.load_path):
+        pack += ["-L", f"{IN_LOAD}/{i}"]
+    pack += [f"--symlink={s}" for s in opts.symlinks]
+    if opts.format == "docker" and opts.entry_point:
+        pack += [f"--entry-point={opts.entry_point}"]
+    if not opts.substitutes:
+        pack.append("--no-substitutes")
+    elif opts.substitute_urls:
+        pack.append("--substitute-urls=" + " ".join(opts.substitute_urls))
+    if opts.cores:
+        pack.append(f"--cores={opts.cores}")
+    if opts.jobs:
+        pack.append(f"--max-jobs={opts.jobs}")
+    pack += list(opts.guix_options)
+    if derivation_only:
+        pack.append("-d")
+    if opts.time_machine:
+        assert opts.channels is not None
+        return ["guix", "time-machine", "-C", f"{IN_CHANNELS}/{Path(opts.channels).name}",
+                "--", *pack]
+    return ["guix", *pack]
+
+
+def pack_mounts(opts: PackOptions, out_dir: Path | None, volume: str | None) -> list[Mount]:
+    m = [Mount(str(Path(opts.manifest).resolve().parent), IN_MANIFEST, read_only=True)]
+    if opts.channels is not None:
+        m.append(Mount(str(Path(opts.channels).resolve().parent), IN_CHANNELS, read_only=True))
+    m += [Mount(str(Path(d).resolve()), f"{IN_LOAD}/{i}", read_only=True)
+          for i, d in enumerate(opts.load_path)]
+    if out_dir is not None:
+        m.append(Mount(str(out_dir), IN_OUT))
+    if volume:
+        m += [Mount(volume, "/gnu/store", kind="volume"),
+              Mount(volume + "-var", "/var/guix", kind="volume")]
+    return m
+
+
+def pack_network(opts: PackOptions) -> str:
+    return "bridge" if (opts.time_machine or opts.substitutes) else "none"
