@@ -11,7 +11,7 @@ from typing import Any
 from invoke.exceptions import Exit
 
 from fwenv.config import Config, load_config
-from fwenv.engine import Engine
+from fwenv.engine import Engine, RecordingEngine
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
 
@@ -48,9 +48,9 @@ def context(dry_run: bool = False, verbose: bool = False) -> tuple[Config, Runne
     return load_config(), Runner(dry_run=dry_run, verbose=verbose)
 
 
-def engine_for(runner: Runner) -> Engine | None:
-    """The engine, or None in dry-run (a dry run needs no engine)."""
-    return None if runner.dry_run else Engine.connect()
+def engine_for(runner: Runner) -> Engine:
+    """The engine; in a dry run, one that records the docker commands (and needs no engine)."""
+    return RecordingEngine(runner.show) if runner.dry_run else Engine.connect()
 
 
 def emit(result: dict[str, Any], as_json: bool, runner: Runner) -> None:

@@ -6,7 +6,7 @@ import subprocess
 
 from invoke import Collection, task
 
-from fwenv.guix.builder import RECIPES, build_builder, builder_ref
+from fwenv.guix.builder import RECIPES, build_builder, default_builder
 from fwenv.guix.daemon import DAEMON_MODES, daemon_spec
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask
@@ -48,7 +48,7 @@ def shell(c, image=None, mode="unprivileged", network="none", dry_run=False):
     """Open a shell in a builder container with guix-daemon running."""
     cfg, runner = context(dry_run)
     engine = engine_for(runner)
-    ref = image or (builder_ref(cfg, engine) if engine else f"{cfg.builder_image}:<version>")
+    ref = image or default_builder(cfg, runner, engine)
     spec = daemon_spec(ref, mode, network=network)
     # Interactive: the daemon starts in the background, then a login shell (docker CLI for a TTY).
     spec.entrypoint = ["sh", "-c", '"$@" >/var/log/guix-daemon.log 2>&1 & exec bash -l', "sh"]

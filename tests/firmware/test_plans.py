@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fwenv.engine import RecordingEngine
 from fwenv.errors import FwenvError
 from fwenv.firmware import build as buildmod
 from fwenv.firmware import heads
@@ -13,7 +14,7 @@ from fwenv.plan import Runner
 
 def plan(cfg, name, **kw):
     r = Runner(dry_run=True)
-    buildmod.build(cfg, r, None, get_target(cfg, name), image="fwenv-test-img:1", **kw)
+    buildmod.build(cfg, r, RecordingEngine(r.show), get_target(cfg, name), image="fwenv-test-img:1", **kw)
     return "\n".join(r.printed)
 
 
@@ -55,7 +56,7 @@ def test_bad_jobs(cfg):
 def test_heads_build_plan(cfg):
     t = get_target(cfg, "heads-qemu-fbwhiptail-tpm2-hotp")
     r = Runner(dry_run=True)
-    res = heads.build(cfg, r, None, t, image="fwenv-test-img:1", jobs=2)
+    res = heads.build(cfg, r, RecordingEngine(r.show), t, image="fwenv-test-img:1", jobs=2)
     out = "\n".join(r.printed)
     run = next(ln for ln in out.splitlines() if ln.startswith("docker run"))
     assert "--network=none" in run and "--user 1000:1000" in run
@@ -69,7 +70,7 @@ def test_heads_build_plan(cfg):
 def test_heads_fetch_plan_is_networked_and_pinned(cfg):
     t = get_target(cfg, "heads-x230-hotp-maximized")
     r = Runner(dry_run=True)
-    heads.fetch(cfg, r, None, t, image="fwenv-test-img:1")
+    heads.fetch(cfg, r, RecordingEngine(r.show), t, image="fwenv-test-img:1")
     out = "\n".join(r.printed)
     assert "git clone --no-checkout https://github.com/linuxboot/heads.git" in out
     assert "checkout --detach 00ed7a28aa84e3f8a858b001f3ba708bb21451c3" in out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fwenv.engine import RecordingEngine
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
 from fwenv.release.preflight import Preflight, check_version
@@ -25,6 +26,11 @@ def _git_repo(path: Path) -> Path:
     return path
 
 
+def _recording() -> RecordingEngine:
+    """A dry run's engine: the checks below it need no Docker engine."""
+    return RecordingEngine(Runner(dry_run=True).show)
+
+
 def _preflight(repo: Path, **kw) -> Preflight:
     args = dict(root=repo, version="1.0", release_dir=repo / "release" / "1.0",
                 inputs=[repo / "manifest.scm"], min_free_gib=0.001)
@@ -34,7 +40,7 @@ def _preflight(repo: Path, **kw) -> Preflight:
 
 def test_clean_repo_passes_the_offline_checks(tmp_path: Path) -> None:
     repo = _git_repo(tmp_path)
-    done = _preflight(repo).run(Runner(dry_run=True), None)
+    done = _preflight(repo).run(Runner(dry_run=True), _recording())
     assert done == ["clean worktree", "pinned inputs present", "version not yet released",
                     "free disk"]
 
@@ -61,13 +67,13 @@ def test_each_preflight_failure_names_the_fix(tmp_path: Path, breakage: str,
     else:
         kw["version"] = "1.0/../x"
     with pytest.raises(FwenvError, match=message):
-        _preflight(repo, **kw).run(Runner(dry_run=True), None)
+        _preflight(repo, **kw).run(Runner(dry_run=True), _recording())
 
 
 def test_allow_dirty_skips_only_the_worktree_check(tmp_path: Path) -> None:
     repo = _git_repo(tmp_path)
     (repo / "x").write_text("untracked\n")
-    done = _preflight(repo, allow_dirty=True).run(Runner(dry_run=True), None)
+    done = _preflight(repo, allow_dirty=True).run(Runner(dry_run=True), _recording())
     assert "clean worktree" not in done and "free disk" in done
 
 
@@ -103,7 +109,8 @@ def test_push_records_the_registry_digest(engine, registry: str, tiny_image: str
 
 
 def test_push_dry_run_prints_tag_and_push(capsys: pytest.CaptureFixture[str]) -> None:
-    res = push_image(Runner(dry_run=True), None, "sha256:" + "0" * 64, "127.0.0.1:5000",
+    runner = Runner(dry_run=True)
+    res = push_image(runner, RecordingEngine(runner.show), "sha256:" + "0" * 64, "127.0.0.1:5000",
                      "coreboot-build-env", "1.0")
     out = capsys.readouterr().out.splitlines()
     assert out == [f"docker tag sha256:{'0' * 64} 127.0.0.1:5000/coreboot-build-env:1.0",
@@ -130,7 +137,8 @@ def test_release_dry_run_prints_the_plan_and_writes_no_release(tmp_path: Path, c
     opts = ReleaseOptions(version="7.0", build=BuildSpec("guix-pack-builder:1.5.0", pack),
                           allow_dirty=True, registry="127.0.0.1:5000",
                           signer=Signer("gpg", gnupghome["alice"]))
-    result = release(cfg, Runner(dry_run=True), None, opts)
+    runner = Runner(dry_run=True)
+    result = release(cfg, runner, RecordingEngine(runner.show), opts)
     out = capsys.readouterr().out
     assert result["dry_run"] is True
     assert out.count("guix pack -f docker") == 4  # -d and the build, twice

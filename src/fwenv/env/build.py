@@ -47,13 +47,13 @@ class EnvResult:
                 "image": self.imported.summary()}
 
 
-def ensure_builder(cfg: Config, runner: Runner, engine: Engine | None,
+def ensure_builder(cfg: Config, runner: Runner, engine: Engine,
                    opts: EnvOptions) -> BuilderInfo:
     """guix.base through fwenv.builder, or a given builder image used as is."""
     if opts.builder_image:
         check_image_ref(opts.builder_image)
-        img = engine.image(opts.builder_image) if engine else None
-        if engine is not None and img is None:
+        img = engine.image(opts.builder_image)
+        if img is None and not runner.dry_run:
             raise FwenvError(f"builder image {opts.builder_image} not found: "
                              "run invoke guix.base or pass another --builder")
         runner.info(f"[green]✓[/] guix.base: skipped (using {opts.builder_image})")
@@ -62,7 +62,7 @@ def ensure_builder(cfg: Config, runner: Runner, engine: Engine | None,
     return BuilderInfo(res.image, res.image_id, bool(res.skipped))
 
 
-def build_environment(cfg: Config, runner: Runner, engine: Engine | None,
+def build_environment(cfg: Config, runner: Runner, engine: Engine,
                       opts: EnvOptions) -> EnvResult:
     """guix.base + guix.pack + env.import under one output-dir lock."""
     ref = f"{cfg.env_image}:{opts.tag}"

@@ -23,7 +23,7 @@ from ..engine import Engine
 from ..errors import FwenvError
 from ..fsutil import CHUNK, sha256_file, write_text_atomic
 from ..guix.provenance import load_provenance, provenance_path
-from ..plan import Runner, render
+from ..plan import Runner
 
 
 @dataclass
@@ -136,7 +136,7 @@ def verify_pack(tarball: Path, provenance: Path | None = None) -> dict[str, Any]
     return rec
 
 
-def import_pack(runner: Runner, engine: Engine | None, tarball: Path, ref: str, *,
+def import_pack(runner: Runner, engine: Engine, tarball: Path, ref: str, *,
                 provenance: Path | None = None, pack_format: str | None = None,
                 force: bool = False) -> ImportResult:
     """Load/import `tarball` and tag it `ref`, after verifying it. Idempotent."""
@@ -144,10 +144,9 @@ def import_pack(runner: Runner, engine: Engine | None, tarball: Path, ref: str, 
     tarball = Path(tarball)
     rec = verify_pack(tarball, provenance) if not runner.dry_run or tarball.is_file() else None
     fmt = pack_format or (rec or {}).get("format") or _guess_format(tarball)
-    runner.show(render(["docker", "load", "-i", str(tarball)] if fmt == "docker"
-                       else ["docker", "import", str(tarball)]))
-    runner.show(render(["docker", "tag", "IMAGE_ID", ref]))
-    if runner.dry_run or engine is None:
+    if runner.dry_run:  # what the engine would be asked (the id is known only then)
+        _ = engine.load_tar(tarball) if fmt == "docker" else engine.import_tar(tarball)
+        engine.tag("IMAGE_ID", ref)
         return ImportResult(ref, "", [], fmt, False)
     with runner.step(f"verify {tarball.name}"):
         if fmt == "docker":

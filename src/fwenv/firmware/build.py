@@ -21,7 +21,7 @@ from ..config import Config, check_image_ref
 from ..engine import ContainerSpec, Engine, EngineError, Mount
 from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, sha256_file, write_text_atomic
-from ..plan import Runner, render
+from ..plan import Runner
 from . import sources
 from .targets import Target
 
@@ -116,14 +116,14 @@ def run_container(
                          f"{FIX_IMAGE}") from None
 
 
-def check_image(engine: Engine | None, runner: Runner, image: str,
+def check_image(engine: Engine, runner: Runner, image: str,
                 cfg: Config | None = None) -> dict[str, Any]:
     """The image exists and carries the toolchain; returns its id and org.fwenv.* labels."""
     check_image_ref(image)
     probe = ContainerSpec(image=image, command=["sh", "-c", CHECK_SCRIPT, "check", *TOOLCHAIN],
                           network="none", user=f"{BUILD_USER}:{BUILD_USER}")
-    runner.show(render(probe.cli()))
-    if engine is None:
+    if runner.dry_run:
+        engine.run(probe)
         return {"ref": image, "id": None, "labels": {}}
     img = engine.image(image)
     if img is None:
@@ -227,13 +227,13 @@ def work_dir(cfg: Config, runner: Runner, target: Target, uid: int) -> Iterator[
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_build(engine: Engine | None, runner: Runner, b: BuildRun, pristine: Path,
+def run_build(engine: Engine, runner: Runner, b: BuildRun, pristine: Path,
               log_dir: Path) -> None:
     """Run one build; on success b.rom exists and b.rom_sha256 is set."""
     spec = b.spec(pristine)
     b.argv = spec.cli()
-    runner.show(render(b.argv))
-    if engine is None:
+    if runner.dry_run:
+        engine.run(spec)
         return
     with runner.step(f"build {b.target.name} in {b.image} at {b.src_path} as uid {b.uid}"):
         code, b.log = run_container(engine, spec, runner, f"build of {b.target.name}")
@@ -287,7 +287,7 @@ def collect(cfg: Config, b: BuildRun, image: dict[str, Any], extra: dict[str, An
     return final
 
 
-def build(cfg: Config, runner: Runner, engine: Engine | None, target: Target, *, image: str,
+def build(cfg: Config, runner: Runner, engine: Engine, target: Target, *, image: str,
           jobs: int = 2, check: bool = False, boot: bool = False, timeout: float = 120,
           timeless: bool = True) -> dict[str, Any]:
     """`invoke firmware.build`: build a coreboot target (and optionally double-build, boot)."""

@@ -108,7 +108,7 @@ def fetch_spec(cfg: Config, target: Target, image: str, work: Path) -> Container
     )
 
 
-def fetch(cfg: Config, runner: Runner, engine: Engine | None, target: Target, *,
+def fetch(cfg: Config, runner: Runner, engine: Engine, target: Target, *,
           image: str) -> dict[str, Any]:
     """Heads checkout at the pinned commit, then its downloads, verified against the pins."""
     check_image_ref(image)
@@ -128,8 +128,9 @@ def fetch(cfg: Config, runner: Runner, engine: Engine | None, target: Target, *,
     pkgs = packages_dir(cfg, target)
     with tempfile.TemporaryDirectory(prefix="fwenv-heads-") as d:
         spec = fetch_spec(cfg, target, image, Path(d))
-        runner.show(render(spec.cli()))
-        if engine is not None:
+        if runner.dry_run:
+            engine.run(spec)
+        else:
             pkgs.mkdir(parents=True, exist_ok=True)
             for p in (Path(d), pkgs):
                 _writable(p)
@@ -143,7 +144,7 @@ def fetch(cfg: Config, runner: Runner, engine: Engine | None, target: Target, *,
     return {"target": target.name, "heads": str(final), "packages": str(pkgs)}
 
 
-def build(cfg: Config, runner: Runner, engine: Engine | None, target: Target, *, image: str,
+def build(cfg: Config, runner: Runner, engine: Engine, target: Target, *, image: str,
           jobs: int = 2) -> dict[str, Any]:
     check_image_ref(image)
     missing = missing_files(cfg, target)
@@ -152,15 +153,15 @@ def build(cfg: Config, runner: Runner, engine: Engine | None, target: Target, *,
     if missing:
         runner.show(f"# cache check: missing {', '.join(missing)} (run firmware.fetch first)")
     cross = None
-    if engine is not None:
+    if not runner.dry_run:
         cross = _probe(engine, runner, image)
     out = cfg.output_dir / "firmware"
     with tempfile.TemporaryDirectory(prefix="fwenv-heads-", dir=_tmp_root(cfg, runner)) as d:
         work = Path(d)
         spec = build_spec(cfg, target, image, work, jobs,
                           cross or f"<dir of {MUSL_CROSS} if the image has it>/x86_64-linux-musl-")
-        if engine is None:
-            runner.show(render(spec.cli()))
+        if runner.dry_run:
+            engine.run(spec)
             runner.show(f"# write {out / target.name}/ (Heads ROMs, hashes.txt, provenance.json)")
             return {"target": target.name, "dry_run": True, "missing": missing}
         spec = build_spec(cfg, target, image, work, jobs, cross)

@@ -71,7 +71,7 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def double_build(cfg: Config, runner: Runner, engine: Engine | None, first: BuildRun,
+def double_build(cfg: Config, runner: Runner, engine: Engine, first: BuildRun,
                  pristine: Path, logs: Path) -> Report:
     """Build `first.target` again at OTHER_PATH as OTHER_UID and compare with `first`."""
     report = Report(first.target.name)
@@ -83,7 +83,7 @@ def double_build(cfg: Config, runner: Runner, engine: Engine | None, first: Buil
         run_build(engine, runner, second, pristine, logs)
         report.builds.append({"src": second.src_path, "uid": second.uid,
                               "sha256": second.rom_sha256})
-        if engine is not None and not report.identical:
+        if not runner.dry_run and not report.identical:
             compare_cbfs(engine, runner, first, second, report)
     return report
 

@@ -29,7 +29,7 @@ def recipe(cfg: Config, suite: str | None = None, mirror: str | None = None,
     )
 
 
-def build_standin(cfg: Config, runner: Runner, engine: Engine | None, *, suite: str | None = None,
+def build_standin(cfg: Config, runner: Runner, engine: Engine, *, suite: str | None = None,
                   mirror: str | None = None, snapshot: str | None = None,
                   force: bool = False) -> ImageResult:
     r = recipe(cfg, suite, mirror, snapshot)

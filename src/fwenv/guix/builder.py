@@ -78,7 +78,7 @@ def builder_recipe(cfg: Config, recipe: str, *, suite: str | None, mirror: str, 
 def build_builder(
     cfg: Config,
     runner: Runner,
-    engine: Engine | None,
+    engine: Engine,
     *,
     recipe: str | None = None,
     suite: str | None = None,
@@ -193,6 +193,6 @@ def builder_ref(cfg: Config, engine: Engine, image: str | None = None) -> str:
     raise FwenvError(f"no {cfg.builder_image} image found: run invoke guix.base first")
 
 
-def default_builder(cfg: Config, engine: Engine | None) -> str:
-    """The newest fwenv-built builder; in a dry run (no engine), its name pattern."""
-    return builder_ref(cfg, engine) if engine is not None else f"{cfg.builder_image}:<version>"
+def default_builder(cfg: Config, runner: Runner, engine: Engine) -> str:
+    """The newest fwenv-built builder; in a dry run, its name pattern."""
+    return f"{cfg.builder_image}:<version>" if runner.dry_run else builder_ref(cfg, engine)

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..engine import ContainerSpec, Engine, Mount
 from ..errors import FwenvError
-from ..plan import Runner, render
+from ..plan import Runner
 
 SOCKET = "/var/guix/daemon-socket/socket"
 GUIX_ENV = {"LC_ALL": "C.UTF-8", "TZ": "UTC", "HOME": "/root"}
@@ -86,8 +86,8 @@ def daemon_spec(
 class GuixSession:
     runner: Runner
     name: str
-    container: Any = None  # None in dry-run
-    engine: Engine | None = None
+    engine: Engine
+    container: Any = None  # None in a dry run
     env: dict[str, str] = field(default_factory=dict)
 
     def exec(
@@ -103,10 +103,9 @@ class GuixSession:
     ) -> tuple[int, str]:
         """Run argv in the builder (no shell). Returns (exit code, output)."""
         argv = [str(a) for a in argv]
-        line = ["docker", "exec", *(["-w", workdir] if workdir else []), self.name, *argv]
-        self.runner.show(render(line))
-        if self.container is None:
-            return 0, ""
+        env = {**GUIX_ENV, **self.env}
+        if self.runner.dry_run:
+            return self.engine.exec(self.name, argv, env=env, workdir=workdir, user=user)
         buf = ""
 
         def lines(text: str) -> None:
@@ -119,21 +118,19 @@ class GuixSession:
                 elif self.runner.verbose:
                     self.runner.console.print(ln, markup=False, highlight=False)
 
-        assert self.engine is not None
-        code, out = self.engine.exec(self.container, argv, env={**GUIX_ENV, **self.env},
-                                     workdir=workdir, user=user, on_text=lines)
+        code, out = self.engine.exec(self.container, argv, env=env, workdir=workdir, user=user,
+                                     on_text=lines)
         if check and code != 0:
             raise FwenvError(f"{what or ' '.join(argv[:2])} failed (exit {code}): "
                              f"{last_line(out)}" + (f" — {fix}" if fix else ""))
         return code, out
 
     def put_archive(self, path: str, data: bytes) -> None:
-        if self.container is not None and self.engine is not None:
+        if not self.runner.dry_run:
             self.engine.put_archive(self.container, path, data)
 
     def get_file(self, path: str) -> Iterator[bytes]:
         """Stream a tar archive of `path` out of the container."""
-        assert self.container is not None and self.engine is not None
         yield from self.engine.get_archive(self.container, path)
 
 
@@ -148,7 +145,7 @@ def last_line(text: str) -> str:
 
 @contextmanager
 def guix_session(
-    engine: Engine | None,
+    engine: Engine,
     runner: Runner,
     spec: ContainerSpec,
     *,
@@ -156,15 +153,15 @@ def guix_session(
 ) -> Iterator[GuixSession]:
     """Start the daemon container from `spec` (see `daemon_spec`), wait for its socket."""
     name = f"fwenv-guix-{uuid.uuid4().hex[:10]}"
-    runner.show(render(spec.cli(detach=True)[:2] + ["--name", name] + spec.cli(detach=True)[2:]))
-    if runner.dry_run or engine is None:
-        yield GuixSession(runner, name)
+    if runner.dry_run:
+        engine.create(spec, name=name)
+        yield GuixSession(runner, name, engine)
         return
     container = engine.create(spec, name=name)
     try:
         container.start()
         _wait_for_socket(engine, container, timeout)
-        yield GuixSession(runner, name, container, engine)
+        yield GuixSession(runner, name, engine, container)
     finally:
         Engine._remove(container)
 

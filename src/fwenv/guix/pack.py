@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..config import Config
-from ..engine import Engine
+from ..engine import Engine, RecordingEngine
 from ..errors import FwenvError
 from ..fsutil import remove, sha256_file, write_text_atomic
 from ..plan import Runner
@@ -198,10 +198,10 @@ def _verified(out: Path, prov: Path, inputs_digest: str) -> dict[str, Any] | Non
     return rec
 
 
-def _builder_id(engine: Engine | None, image: str) -> str:
+def _builder_id(runner: Runner, engine: Engine, image: str) -> str:
     """The builder's content digest: its layer digests, hashed. Unlike the image ID, which
     `docker import` stamps with the import time, it is the same wherever the builder is rebuilt."""
-    if engine is None:
+    if runner.dry_run:
         return "sha256:" + "0" * 64
     img = engine.image(image)
     if img is None:
@@ -216,11 +216,11 @@ def _guix_version(session: GuixSession) -> str:
     return first.split()[-1]
 
 
-def pack_derivation(cfg: Config, runner: Runner, engine: Engine | None, builder_image: str,
+def pack_derivation(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
                     opts: PackOptions) -> str | None:
     """The pack's derivation path (`guix pack -d`), in a fresh ephemeral container.
 
-    Prints the exact commands in dry-run; returns None when there is no engine to ask.
+    Prints the exact commands in a dry run (and returns None).
     Offline, this needs --no-time-machine (time-machine must fetch the pinned Guix).
     """
     check_options(opts)
@@ -229,24 +229,21 @@ def pack_derivation(cfg: Config, runner: Runner, engine: Engine | None, builder_
     argv = guix_argv(opts, derivation_only=True)
     spec = daemon_spec(builder_image, opts.daemon_mode, mounts=pack_mounts(opts, None, None),
                        network=pack_network(opts))
-    if engine is None:
-        with guix_session(None, runner, spec) as s:
+    if runner.dry_run:
+        with guix_session(engine, runner, spec) as s:
             s.exec(argv)
         return None
     if opts.time_machine:
         preflight_network(opts, channels)
-    live = Runner(dry_run=False, verbose=runner.verbose, console=runner.console)
-    with live.step("guix pack -d (derivation)"), guix_session(engine, live, spec) as s:
+    with runner.step("guix pack -d (derivation)"), guix_session(engine, runner, spec) as s:
         check_channels_syntax(s, opts, shown)
-        drv = _run_guix(s, argv, opts, _rel(cfg, Path(opts.manifest)), live)
+        drv = _run_guix(s, argv, opts, _rel(cfg, Path(opts.manifest)), runner)
     if not drv.endswith(".drv"):
         raise FwenvError(f"guix pack -d printed {drv!r}, not a derivation")
-    if runner.dry_run:
-        print(f"derivation: {drv}", flush=True)
     return drv
 
 
-def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image: str,
+def build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
                opts: PackOptions) -> PackResult:
     """Build the pack into cfg.output_dir, atomically, with provenance; skip if up to date."""
     check_options(opts)
@@ -256,7 +253,7 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
     prov = out / f"{name}.provenance.json"
     shown_ch = _rel(cfg, Path(opts.channels)) if opts.channels else ""
     channels = parse_channels(Path(opts.channels), shown_ch) if opts.channels else []
-    builder_id = _builder_id(engine, builder_image)
+    builder_id = _builder_id(runner, engine, builder_image)
     inputs = _inputs(cfg, opts, builder_id)
     inputs_digest = digest(inputs)
 
@@ -272,7 +269,7 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
         preflight_network(opts, channels)
 
     volume = None if opts.ephemeral else store_volume(builder_id)
-    if volume and engine is not None:
+    if volume:
         engine.ensure_volume(volume, {STORE_LABEL: STORE_ROLE})
         engine.ensure_volume(volume + "-var", {STORE_LABEL: STORE_ROLE})
 
@@ -292,7 +289,7 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
                 session.append(s)
                 result = _pack_in(s, opts, argv, shown_ch, shown_mf, runner)
         except BaseException:
-            if engine is not None and session:  # Ctrl-C mid-stream: make sure it is gone
+            if session and not runner.dry_run:  # Ctrl-C mid-stream: make sure it is gone
                 engine.remove_container(session[0].name)
             raise
         version, drv, store_path = result["version"], result["drv"], result["store_path"]
@@ -335,7 +332,7 @@ def _pack_in(s: GuixSession, opts: PackOptions, argv: list[str], shown_ch: str,
              shown_mf: str, runner: Runner) -> dict[str, str]:
     """Inside the builder: check channels, guix version, derivation, build, copy out."""
     check_channels_syntax(s, opts, shown_ch)
-    if s.container is None:  # dry-run: show the commands
+    if runner.dry_run:  # show the commands
         s.exec(["guix", "--version"])
         s.exec(guix_argv(opts, derivation_only=True))
         s.exec(argv)
@@ -366,13 +363,18 @@ def pack(cfg: Config, runner: Runner, opts: PackOptions,
     """`invoke guix.pack`. A dry run prints the commands (no engine needed), then computes the
     derivation when an engine answers; None when none does."""
     if runner.dry_run:
-        build_pack(cfg, runner, None, builder or default_builder(cfg, None), opts)
+        recorder = RecordingEngine(runner.show)
+        build_pack(cfg, runner, recorder, builder or default_builder(cfg, runner, recorder), opts)
         try:
             engine = Engine.connect()
         except FwenvError:
             runner.info("derivation: not computed (no Docker engine)")
             return None
-        drv = pack_derivation(cfg, runner, engine, builder or default_builder(cfg, engine), opts)
+        live = Runner(dry_run=False, verbose=runner.verbose, console=runner.console)
+        drv = pack_derivation(cfg, live, engine, builder or default_builder(cfg, live, engine),
+                              opts)
+        print(f"derivation: {drv}", flush=True)
         return {"derivation": drv, "commands": runner.printed}
     engine = Engine.connect()
-    return build_pack(cfg, runner, engine, builder or default_builder(cfg, engine), opts).summary()
+    return build_pack(cfg, runner, engine, builder or default_builder(cfg, runner, engine),
+                      opts).summary()

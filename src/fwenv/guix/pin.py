@@ -271,9 +271,9 @@ def pin(cfg: Any, runner: Any, engine: Any, *, from_file: str | None = None,
                              "`guix describe -f channels > FILE`") from None
         source = str(src)
     else:
-        from .builder import builder_ref
+        from .builder import default_builder
 
-        ref = image or (builder_ref(cfg, engine) if engine else f"{cfg.builder_image}:<version>")
+        ref = image or default_builder(cfg, runner, engine)
         text = describe_in_builder(engine, runner, ref)
         source = f"guix describe in {ref}"
         if runner.dry_run:

@@ -163,7 +163,7 @@ def build_image(
     recipe: RootfsRecipe,
     cfg: Config,
     runner: Runner,
-    engine: Engine | None,
+    engine: Engine,
     *,
     tag: str | None = None,
     force: bool = False,
@@ -174,7 +174,7 @@ def build_image(
     if tag:
         check_image_ref(f"{recipe.name}:{tag}")
     digest = recipe.inputs_digest()
-    if engine is not None and not force:
+    if not force:
         img = existing_image(engine, recipe)
         if img is not None:
             labels = img.labels or {}
@@ -367,11 +367,11 @@ def tar_argv(rootfs: Path, dest: Path, mtime: int) -> list[str]:
 
 
 def _import(
-    engine: Engine | None, runner: Runner, tar: Path, ref: str, changes: Sequence[str], tar_sha: str
+    engine: Engine, runner: Runner, tar: Path, ref: str, changes: Sequence[str], tar_sha: str
 ) -> tuple[str, str]:
     """Import untagged, check the layer digest equals the tar sha256, then tag."""
     runner.show(" ".join(["docker", "import", *(f"--change '{c}'" for c in changes), str(tar), ref]))
-    if runner.dry_run or engine is None:
+    if runner.dry_run:
         return "", ""
     with runner.step(f"docker import → {ref}"):
         image_id = engine.import_tar(tar, changes)

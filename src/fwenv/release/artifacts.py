@@ -13,6 +13,7 @@ from typing import Any
 
 from ..config import Config
 from ..engine import Engine, Mount
+from ..env.importer import import_pack
 from ..errors import FwenvError
 from ..guix.daemon import daemon_spec, guix_session
 from ..plan import Runner
@@ -44,7 +45,7 @@ class Artifacts:
     firmware: dict[str, Any]
 
 
-def guix_query_packages(cfg: Config, runner: Runner, engine: Engine | None,
+def guix_query_packages(cfg: Config, runner: Runner, engine: Engine,
                         spec: BuildSpec) -> list[dict[str, Any]]:
     """Run GUIX_QUERY in a builder over the pack's manifest, with the same Guix (time-machine
     or the builder's own) and load path: name/version/license/source of every package.
@@ -78,7 +79,7 @@ def guix_query_packages(cfg: Config, runner: Runner, engine: Engine | None,
     return [] if runner.dry_run else parse_query_output(out)
 
 
-def make_artifacts(cfg: Config, runner: Runner, engine: Engine | None, spec: BuildSpec,
+def make_artifacts(cfg: Config, runner: Runner, engine: Engine, spec: BuildSpec,
                    pack: Any, directory: Path, version: str, *,
                    firmware: dict[str, Any]) -> Artifacts:
     """Place the archive, the SBOM and ROMs in `directory`; hash them (the attested set)."""
@@ -111,12 +112,10 @@ def make_artifacts(cfg: Config, runner: Runner, engine: Engine | None, spec: Bui
                      firmware)
 
 
-def import_image(runner: Runner, engine: Engine | None, pack: Any, ref: str) -> Any:
+def import_image(runner: Runner, engine: Engine, pack: Any, ref: str) -> Any:
     """`docker load` the pack and tag it (fwenv.importer: checks it against its provenance)."""
-    from ..env.importer import import_pack
-
-    return import_pack(runner, engine, Path(pack.tarball), ref,
-                       provenance=Path(pack.provenance), force=True)
+    return import_pack(runner, engine, Path(pack.tarball), ref, provenance=Path(pack.provenance),
+                       pack_format="docker", force=True)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

@@ -59,15 +59,13 @@ def write_attestation(runner: Runner, sigs_dir: Path, version: str, signer_name:
 
 
 # -- attest / verify -------------------------------------------------------------------------------
-def attest(cfg: Config, runner: Runner, engine: Engine | None, opts: ReleaseOptions,
+def attest(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions,
            sigs_dir: Path) -> dict[str, Any]:
     """Rebuild from the same pins in a fresh builder and sign this builder's sums."""
     version = check_version(opts.version)
     if opts.signer is None:
         raise FwenvError("attest needs --signer KEY (gpg key id, or ssh:PATH)")
     name = opts.signer_name or opts.signer.default_name()
-    if engine is None and not runner.dry_run:
-        engine = Engine.connect()
     work = cfg.output_dir / "attest" / version / name
     with output_lock(cfg.output_dir):
         if work.exists() and not runner.dry_run:

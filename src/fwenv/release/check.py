@@ -22,10 +22,8 @@ from .verify import (
 )
 
 
-def rebuild_sums(cfg: Config, runner: Runner, engine: Engine | None, opts: ReleaseOptions
+def rebuild_sums(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions
                  ) -> Artifacts:
-    if engine is None and not runner.dry_run:
-        engine = Engine.connect()
     work = cfg.output_dir / "verify" / check_version(opts.version)
     if work.exists() and not runner.dry_run:
         shutil.rmtree(work)
@@ -35,7 +33,7 @@ def rebuild_sums(cfg: Config, runner: Runner, engine: Engine | None, opts: Relea
                           opts.version, firmware={"status": "skipped"})
 
 
-def verify(cfg: Config, runner: Runner, engine: Engine | None, *, version: str,
+def verify(cfg: Config, runner: Runner, engine: Engine, *, version: str,
            sigs_dir: Path | None, allowed_signers: Path | None = None,
            release_dir: Path | None = None, rebuild: ReleaseOptions | None = None,
            image: str | None = None) -> dict[str, Any]:
@@ -75,7 +73,7 @@ def verify(cfg: Config, runner: Runner, engine: Engine | None, *, version: str,
             "lines": [r.line() for r in results], "image": image_check}
 
 
-def check_published_image(runner: Runner, engine: Engine | None, ref: str,
+def check_published_image(runner: Runner, engine: Engine, ref: str,
                           local: Artifacts | None) -> dict[str, Any]:
     """Pull REF@sha256:… and compare its image id (config digest) with a rebuild's."""
     if "@sha256:" not in ref:
@@ -84,10 +82,9 @@ def check_published_image(runner: Runner, engine: Engine | None, ref: str,
     check_image_ref(ref)
     if local is None:
         raise FwenvError("--image needs a rebuild to compare with: add --rebuild")
-    runner.show(f"docker pull {ref}")
-    if runner.dry_run or engine is None:
-        return {"status": "verified", "detail": "dry run", "image_id": ""}
     published, layers = engine.pull(ref)
+    if runner.dry_run:
+        return {"status": "verified", "detail": "dry run", "image_id": ""}
     if published == local.image_id:
         return {"status": "verified", "detail": f"MATCH image id {published}",
                 "image_id": published, "layers": layers}

@@ -47,7 +47,7 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def release_options(cfg: Config, runner: Runner, engine: Engine | None, version: str,
+def release_options(cfg: Config, runner: Runner, engine: Engine, version: str,
                     **flags: Any) -> ReleaseOptions:
     """ReleaseOptions from the project and the task's flags (release, attest, verify --rebuild).
 
@@ -65,7 +65,7 @@ def release_options(cfg: Config, runner: Runner, engine: Engine | None, version:
         time_machine=not flags.pop("no_time_machine", False),
         load_path=[root / d for d in (_split(flags.pop("load_path", "")) or ["guix/modules"])],
         guix_options=flags.pop("guix_option", None))
-    builder_image = flags.pop("builder", "") or default_builder(cfg, engine)
+    builder_image = flags.pop("builder", "") or default_builder(cfg, runner, engine)
     targets = _split(flags.pop("smoke", "")) or [str(t) for t in
                                                 cfg.get("release.smoke_targets", [])]
     signer, name = flags.pop("signer", ""), flags.pop("name", "")

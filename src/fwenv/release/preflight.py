@@ -98,7 +98,7 @@ class Preflight:
     registry: str | None = None
     signer: Signer | None = None
 
-    def run(self, runner: Runner, engine: Engine | None) -> list[str]:
+    def run(self, runner: Runner, engine: Engine) -> list[str]:
         """Every check, in order of cost; the first failure raises. Returns what was checked."""
         done = []
         check_version(self.version)
@@ -122,8 +122,6 @@ class Preflight:
             done.append("signing key present")
         if runner.dry_run:
             return done
-        if engine is None:
-            engine = Engine.connect()
         done.append("engine up")
         if self.builder_image and engine.image(self.builder_image) is None:
             raise FwenvError(f"builder image {self.builder_image} not found: "

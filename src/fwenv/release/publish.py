@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -41,21 +42,25 @@ from .smoke import smoke_firmware
 
 
 # -- registry --------------------------------------------------------------------------------------
-def push_image(runner: Runner, engine: Engine | None, image_id: str, registry: str, name: str,
+def push_image(runner: Runner, engine: Engine, image_id: str, registry: str, name: str,
                version: str) -> dict[str, str]:
     """Tag and push `<registry>/<name>:<version>`; return the registry's manifest digest."""
     ref = check_image_ref(f"{registry}/{name}:{version}")
-    runner.show(f"docker tag {image_id or name + ':' + version} {ref}")
-    runner.show(f"docker push {ref}")
-    if runner.dry_run or engine is None:
-        return {"ref": ref, "digest": ""}
-    engine.tag(image_id, ref)
+    engine.tag(image_id or f"{name}:{version}", ref)
     digest = engine.push(f"{registry}/{name}", version)
+    if runner.dry_run:
+        return {"ref": ref, "digest": ""}
     return {"ref": ref, "digest": digest, "pinned": f"{registry}/{name}@{digest}"}
 
 
-def release(cfg: Config, runner: Runner, engine: Engine | None,
+def _staged(runner: Runner, final: Path) -> AbstractContextManager[Path]:
+    """The release dir, written atomically; in a dry run its final name, never created."""
+    return nullcontext(final) if runner.dry_run else atomic_path(final, directory=True)
+
+
+def release(cfg: Config, runner: Runner, engine: Engine,
             opts: ReleaseOptions) -> dict[str, Any]:
+    """`invoke release`; a dry run goes the same way and prints every command."""
     version = check_version(opts.version)
     release_root = cfg.root / str(cfg.get("release.dir", "release"))
     final = release_root / version
@@ -66,21 +71,17 @@ def release(cfg: Config, runner: Runner, engine: Engine | None,
                        min_free_gib=float(cfg.get("release.min_free_gib", 10)),
                        builder_image=opts.build.builder_image, registry=opts.registry,
                        signer=opts.signer).run(runner, engine)
-    if engine is None and not runner.dry_run:
-        engine = Engine.connect()
     started = time.time()
     work = cfg.output_dir / "release" / version
     ref = check_image_ref(f"{cfg.env_image}:{version}")
-    if runner.dry_run:
-        return _release_plan(cfg, runner, opts, final, work, ref, checks)
-    with output_lock(release_root):
-        if work.exists():
+    with nullcontext() if runner.dry_run else output_lock(release_root):
+        if work.exists() and not runner.dry_run:
             shutil.rmtree(work)
         pack = reproduce(cfg, runner, engine, opts.build, work, opts.after_build)
         with runner.step(f"import and tag {ref}"):
             imported = import_image(runner, engine, pack, ref)
         firmware = smoke_firmware(runner, opts, ref)
-        with atomic_path(final, directory=True) as tmp:
+        with _staged(runner, final) as tmp:
             with runner.step("SBOM and sums"):
                 arts = make_artifacts(cfg, runner, engine, opts.build, pack, tmp, version,
                                       firmware=firmware)
@@ -93,37 +94,24 @@ def release(cfg: Config, runner: Runner, engine: Engine | None,
                     pushed = push_image(runner, engine, arts.image_id, opts.registry,
                                         cfg.env_image, version)
             record = provenance_record(cfg, opts, arts, imported, pushed, checks, started, work)
-            (tmp / PROVENANCE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n",
-                                          encoding="utf-8")
+            runner.show(f"# write {final}/{PROVENANCE}")
+            if not runner.dry_run:
+                (tmp / PROVENANCE).write_text(json.dumps(record, indent=2, sort_keys=True)
+                                              + "\n", encoding="utf-8")
             signed = []
             if opts.signer is not None:
                 signed = [opts.signer.sign(tmp / SUMS, runner).name,
                           opts.signer.sign(tmp / PROVENANCE, runner).name]
-            os.chmod(tmp, 0o755)
-            for p in tmp.iterdir():
-                os.chmod(p, 0o644)
-    shutil.rmtree(work, ignore_errors=True)  # both builds matched: the release dir has it all
-    return _finish(runner, opts, final, arts, imported, pushed, signed, checks)
-
-
-def _release_plan(cfg: Config, runner: Runner, opts: ReleaseOptions, final: Path, work: Path,
-                  ref: str, checks: list[str]) -> dict[str, Any]:
-    """--dry-run: print every command the release would run; write nothing."""
-    pack = reproduce(cfg, runner, None, opts.build, work)
-    runner.show(f"# import {Path(pack.tarball).name if pack else '<pack>'} as {ref}")
-    firmware = smoke_firmware(runner, opts, ref) if opts.firmware else {"status": "skipped"}
-    arts = make_artifacts(cfg, runner, None, opts.build, pack, final, opts.version,
-                          firmware=firmware)
-    if opts.registry:
-        push_image(runner, None, "", opts.registry, cfg.env_image, opts.version)
-    runner.show(f"# write {final}/{PROVENANCE}")
-    if opts.signer is not None:
-        opts.signer.sign(final / SUMS, runner)
-        opts.signer.sign(final / PROVENANCE, runner)
-    if opts.sigs_dir is not None and opts.signer is not None:
-        runner.show(f"# attest into {opts.sigs_dir}/{opts.version}/<signer>/{SUMS}")
-    return {"version": opts.version, "release_dir": str(final), "dry_run": True,
-            "preflight": checks, "archive": arts.archive, "commands": list(runner.printed)}
+            if not runner.dry_run:
+                os.chmod(tmp, 0o755)
+                for p in tmp.iterdir():
+                    os.chmod(p, 0o644)
+    if not runner.dry_run:
+        shutil.rmtree(work, ignore_errors=True)  # both builds matched: the release dir has it all
+    result = _finish(runner, opts, final, arts, imported, pushed, signed, checks)
+    if runner.dry_run:
+        result.update(dry_run=True, archive=arts.archive, commands=list(runner.printed))
+    return result
 
 
 def _finish(runner: Runner, opts: ReleaseOptions, final: Path, arts: Artifacts, imported: Any,

@@ -21,7 +21,7 @@ def _cfg_with_output(cfg: Config, out: Path) -> Config:
     return replace(cfg, data={**cfg.data, "output_dir": str(out)})
 
 
-def build_pack_once(cfg: Config, runner: Runner, engine: Engine | None, spec: BuildSpec,
+def build_pack_once(cfg: Config, runner: Runner, engine: Engine, spec: BuildSpec,
                     out: Path) -> Any:
     """One independent pack build: its own output dir, a fresh builder container and store."""
     from ..guix.pack import build_pack
@@ -30,7 +30,7 @@ def build_pack_once(cfg: Config, runner: Runner, engine: Engine | None, spec: Bu
     return build_pack(_cfg_with_output(cfg, out), runner, engine, spec.builder_image, opts)
 
 
-def reproduce(cfg: Config, runner: Runner, engine: Engine | None, spec: BuildSpec, work: Path,
+def reproduce(cfg: Config, runner: Runner, engine: Engine, spec: BuildSpec, work: Path,
               after_build: AfterBuild | None = None) -> Any:
     """Build twice, compare bit for bit; return the first PackResult or raise with the diff."""
     results = []

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .options import ReleaseOptions
 
 
-def firmware_smoke(cfg: Config, runner: Runner, engine: Engine | None,
+def firmware_smoke(cfg: Config, runner: Runner, engine: Engine,
                    targets: list[str]) -> Callable[[str], dict[str, Any]]:
     """Smoke builds with fwenv.firmware: ROM path + sha256 per target, built in `image`.
     An image without the coreboot toolchain is recorded as skipped (with the reason)."""
