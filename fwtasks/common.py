@@ -11,9 +11,10 @@ from typing import Any
 from invoke.exceptions import Exit
 
 from fwenv.config import Config, load_config
-from fwenv.engine import Engine, RecordingEngine
+from fwenv.engine import Engine
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
+from fwenv.recording import RecordingEngine
 
 COMMON_HELP = {
     "dry_run": "print the exact commands, change nothing",

@@ -9,6 +9,7 @@ from fwenv.firmware import boot as bootmod
 from fwenv.firmware import build as buildmod
 from fwenv.firmware import heads, sources
 from fwenv.firmware import standin as standinmod
+from fwenv.firmware.container import ROM, firmware_dir
 from fwenv.firmware.targets import all_targets, get_target
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
@@ -61,7 +62,7 @@ def boot_(c, target="", rom="", machine="", timeout=120.0, dry_run=False, json=F
         t = get_target(cfg, target)
         if not t.qemu_machine:
             raise FwenvError(f"{target} does not boot in QEMU: boot-check a QEMU target")
-        rom = str(buildmod.firmware_dir(cfg) / target / buildmod.ROM)
+        rom = str(firmware_dir(cfg) / target / ROM)
         machine = machine or t.qemu_machine
     res = bootmod.boot_rom(runner, rom, machine or "pc", float(timeout))
     emit({"rom": rom, **res.as_dict(), "seconds": round(res.seconds, 2)}, json, runner)

@@ -6,7 +6,7 @@ import subprocess
 
 from invoke import Collection, task
 
-from fwenv.guix.builder import RECIPES, build_builder, default_builder
+from fwenv.guix.builder import RECIPES, BuilderOptions, build_builder, default_builder
 from fwenv.guix.daemon import DAEMON_MODES, daemon_spec
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask
@@ -30,8 +30,9 @@ def base(c, recipe=None, suite=None, mirror=None, snapshot=None, tag=None, force
          dry_run=False, json=False, verbose=False):
     """Build the builder image guix-pack-builder:<version> (reproducible, bit for bit)."""
     cfg, runner = context(dry_run, verbose)
-    result = build_builder(cfg, runner, engine_for(runner), recipe=recipe, suite=suite,
-                           mirror=mirror, snapshot=snapshot, tag=tag, force=force)
+    opts = BuilderOptions.from_project(cfg, recipe=recipe, suite=suite, mirror=mirror,
+                                       snapshot=snapshot, tag=tag, force=force)
+    result = build_builder(cfg, runner, engine_for(runner), opts)
     emit(result.as_dict(), json, runner)
 
 

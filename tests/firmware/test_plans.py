@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from fwenv.engine import RecordingEngine
 from fwenv.errors import FwenvError
 from fwenv.firmware import build as buildmod
 from fwenv.firmware import heads
 from fwenv.firmware.targets import get_target
 from fwenv.plan import Runner
+from fwenv.recording import RecordingEngine
 
 
 def plan(cfg, name, **kw):

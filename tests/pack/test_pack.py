@@ -128,7 +128,7 @@ def test_env_build_real_offline_pack(offline_builder: str, project: Path) -> Non
         assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", text), "a timestamp leaked"
         assert prov["tarball"]["sha256"] == first["pack"]["sha256"]
         # a firmware build in this image finds the pack's provenance by image id
-        from fwenv.firmware.build import image_provenance
+        from fwenv.firmware.container import image_provenance
 
         linked = image_provenance(_engine().image(ref), load_config(project))
         assert linked["derivation"] == prov["derivation"]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fwenv.engine import RecordingEngine
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
+from fwenv.recording import RecordingEngine
 from fwenv.release.preflight import Preflight, check_version
 from fwenv.release.publish import push_image
 

@@ -10,241 +10,29 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, check_image_ref
-from ..engine import ContainerSpec, Engine, EngineError, Mount
+from ..config import Config
+from ..engine import Engine
 from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, sha256_file, write_text_atomic
 from ..plan import Runner
-from . import sources
-from .targets import Target
-
-SRC_PATH = "/src"
-IN_SRC = "/in/src"
-IN_CFG = "/in/cfg"
-IN_PAYLOAD = "/in/payload"
-PAYLOAD_ELF = "payload.elf"  # in the tree's top dir: CONFIG_PAYLOAD_FILE="payload.elf"
-BUILD_USER = 1000
-ROM = "coreboot.rom"
-# What a coreboot build with CONFIG_ANY_TOOLCHAIN needs in the image.
-TOOLCHAIN = ("sh", "cp", "make", "gcc", "ld", "as", "objcopy", "iasl", "nasm", "python3",
-             "bison", "flex", "m4", "pkg-config", "awk", "xz")
-BUILD_SCRIPT = (
-    f'set -eu; cp -a {IN_SRC}/. .; '
-    f'[ ! -e {IN_PAYLOAD}/build.sh ] || sh {IN_PAYLOAD}/build.sh "$PWD/{PAYLOAD_ELF}"; '
-    f'make defconfig KBUILD_DEFCONFIG={IN_CFG}/defconfig; '
-    f'make "$@"; build/cbfstool build/{ROM} print > build/cbfs.txt'
+from . import boot as bootmod
+from . import heads, repro, sources
+from .container import (
+    BUILD_USER,
+    ROM,
+    BuildRun,
+    check_image,
+    firmware_dir,
+    run_build,
+    work_dir,
 )
-CHECK_SCRIPT = ('m=; for t in "$@"; do command -v "$t" >/dev/null 2>&1 || m="$m $t"; done; '
-                '[ -z "$m" ] || { echo "missing:$m"; exit 3; }')
-MISSING_EXIT = 3
-FIX_IMAGE = ("build the environment (invoke env.build) or the Debian stand-in "
-             "(invoke firmware.standin) and pass it with --image")
-
-
-@dataclass
-class BuildRun:
-    """One coreboot build in a container: where, as whom, and what came out."""
-
-    target: Target
-    image: str
-    jobs: int = 2
-    src_path: str = SRC_PATH
-    uid: int = BUILD_USER
-    timeless: bool = True
-    source_date_epoch: int = 0
-    work: Path = Path()
-    log: str = ""
-    rom_sha256: str = ""
-    argv: list[str] = field(default_factory=list)
-
-    @property
-    def tree(self) -> Path:
-        return self.work / "tree"
-
-    @property
-    def rom(self) -> Path:
-        return self.tree / "build" / ROM
-
-    def make_args(self) -> list[str]:
-        return [f"-j{self.jobs}", *(["BUILD_TIMELESS=1"] if self.timeless else [])]
-
-    def env(self) -> dict[str, str]:
-        env = {"SOURCE_DATE_EPOCH": str(self.source_date_epoch), "TZ": "UTC", "LC_ALL": "C",
-               "LANG": "C", "HOME": "/tmp"}
-        if self.timeless:
-            env["BUILD_TIMELESS"] = "1"
-        return env
-
-    def spec(self, pristine: Path) -> ContainerSpec:
-        return ContainerSpec(
-            image=self.image,
-            command=["sh", "-c", BUILD_SCRIPT, "fwenv-build", *self.make_args()],
-            mounts=[Mount(str(pristine), IN_SRC, read_only=True),
-                    Mount(str(self.work / "cfg"), IN_CFG, read_only=True),
-                    *([Mount(self.target.payload, IN_PAYLOAD, read_only=True)]
-                      if self.target.payload else []),
-                    Mount(str(self.tree), self.src_path)],
-            network="none", user=f"{self.uid}:{self.uid}", env=self.env(), workdir=self.src_path,
-        )
-
-
-def firmware_dir(cfg: Config) -> Path:
-    return cfg.output_dir / "firmware"
-
-
-def work_root(cfg: Config) -> Path:
-    return sources.cache_dir(cfg) / "work"
-
-
-def run_container(
-    engine: Engine, spec: ContainerSpec, runner: Runner, what: str
-) -> tuple[int, str]:
-    """Engine.run with docker API errors (e.g. no `sh` in the image) as one-line errors."""
-    on_line = (lambda ln: runner.console.print(ln, markup=False, highlight=False)) \
-        if runner.verbose else None
-    try:
-        return engine.run(spec, on_line)
-    except EngineError as e:
-        raise FwenvError(f"{what}: cannot start a container from {spec.image} ({e.reason}): "
-                         f"{FIX_IMAGE}") from None
-
-
-def check_image(engine: Engine, runner: Runner, image: str,
-                cfg: Config | None = None) -> dict[str, Any]:
-    """The image exists and carries the toolchain; returns its id and org.fwenv.* labels."""
-    check_image_ref(image)
-    probe = ContainerSpec(image=image, command=["sh", "-c", CHECK_SCRIPT, "check", *TOOLCHAIN],
-                          network="none", user=f"{BUILD_USER}:{BUILD_USER}")
-    if runner.dry_run:
-        engine.run(probe)
-        return {"ref": image, "id": None, "labels": {}}
-    img = engine.image(image)
-    if img is None:
-        raise FwenvError(f"image {image} not found: {FIX_IMAGE}")
-    code, out = run_container(engine, probe, runner, f"toolchain check of {image}")
-    if code == MISSING_EXIT:
-        names = out.split("missing:", 1)[-1].split() or ["(not reported)"]
-        raise FwenvError(f"image {image} has no coreboot toolchain (missing "
-                         f"{', '.join(names)}): {FIX_IMAGE}")
-    if code != 0:
-        last = next((ln for ln in reversed(out.splitlines()) if ln.strip()), f"exit {code}")
-        raise FwenvError(f"image {image} has no coreboot toolchain (it cannot run sh: "
-                         f"{last.strip()[:120]}): {FIX_IMAGE}")
-    return image_provenance(img, cfg)
-
-
-def image_provenance(img: Any, cfg: Config | None = None) -> dict[str, Any]:
-    labels = {k: v for k, v in (img.labels or {}).items() if k.startswith("org.fwenv.")}
-
-    def first(*keys: str) -> str | None:
-        return next((labels[k] for k in keys if labels.get(k)), None)
-
-    record = _provenance_file(cfg, labels) or _pack_provenance(cfg, img.id)
-    doc = record.pop("doc", {})
-    return {
-        "ref": next(iter(img.tags), None), "id": img.id,
-        "repo_digests": img.attrs.get("RepoDigests") or [],
-        "layers": img.attrs.get("RootFS", {}).get("Layers", []),
-        "derivation": first("org.fwenv.derivation", "org.fwenv.pack-derivation")
-        or doc.get("derivation"),
-        "channels_commit": first("org.fwenv.channels-commit", "org.fwenv.guix-commit",
-                                 "org.fwenv.channels.commit") or doc.get("channels_commit"),
-        "provenance_file": record or None,
-        "pack_sha256": first("org.fwenv.pack-sha256", "org.fwenv.tar-sha256"),
-        "labels": labels,
-    }
-
-
-def _provenance_file(cfg: Config | None, labels: dict[str, str]) -> dict[str, Any]:
-    """The image's provenance record on disk, if a label names one that exists here (the pack
-    provenance, or the rootfs pipeline's packages.json beside its tarball)."""
-    if cfg is None:
-        return {}
-    names = [labels.get("org.fwenv.provenance", "")]
-    tar = labels.get("org.fwenv.tar", "")
-    if tar.endswith(".tar"):
-        names.append(tar[: -len(".tar")] + ".packages.json")
-    for name in filter(None, names):
-        path = (cfg.root / name).resolve()
-        if path.is_file():
-            try:
-                doc = json.loads(path.read_text(encoding="utf-8"))
-            except ValueError:
-                doc = {}
-            return {"file": name, "sha256": sha256_file(path),
-                    "doc": doc if isinstance(doc, dict) else {}}
-    return {}
-
-
-def _pack_provenance(cfg: Config | None, image_id: str) -> dict[str, Any]:
-    """The pack provenance of an image env.import loaded (found via output/<name>.image.json)."""
-    if cfg is None:
-        return {}
-    for index in sorted(cfg.output_dir.glob("*.image.json")):
-        try:
-            entry = json.loads(index.read_text(encoding="utf-8"))
-            if entry.get("image_id") != image_id:
-                continue
-            path = index.with_name(entry["provenance"])
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, KeyError, OSError):
-            continue
-        commits = [c["commit"] for c in doc.get("guix", {}).get("channels", []) if c.get("name") == "guix"]
-        return {"file": path.name, "sha256": sha256_file(path),
-                "doc": {"derivation": doc.get("derivation"),
-                        "channels_commit": commits[0] if commits else None}}
-    return {}
-
-
-@contextmanager
-def work_dir(cfg: Config, runner: Runner, target: Target, uid: int) -> Iterator[Path]:
-    """A fresh host dir for one build (removed afterwards), writable by the build user."""
-    if runner.dry_run:
-        yield work_root(cfg) / f"{target.name}-XXXX"
-        return
-    work_root(cfg).mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=work_root(cfg)))
-    try:
-        (work / "cfg").mkdir()
-        (work / "cfg" / "defconfig").write_text(target.defconfig, encoding="utf-8")
-        os.chmod(work, 0o755)
-        os.chmod(work / "cfg", 0o755)
-        os.chmod(work / "cfg" / "defconfig", 0o644)
-        (work / "tree").mkdir()
-        try:
-            os.chown(work / "tree", uid, uid)
-        except PermissionError:  # not root: let the container user write anyway
-            os.chmod(work / "tree", 0o777)
-        yield work
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def run_build(engine: Engine, runner: Runner, b: BuildRun, pristine: Path,
-              log_dir: Path) -> None:
-    """Run one build; on success b.rom exists and b.rom_sha256 is set."""
-    spec = b.spec(pristine)
-    b.argv = spec.cli()
-    if runner.dry_run:
-        engine.run(spec)
-        return
-    with runner.step(f"build {b.target.name} in {b.image} at {b.src_path} as uid {b.uid}"):
-        code, b.log = run_container(engine, spec, runner, f"build of {b.target.name}")
-    if code != 0 or not b.rom.is_file():
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log = log_dir / f"{b.target.name}-build.log"
-        log.write_text(b.log, encoding="utf-8")
-        last = next((ln for ln in reversed(b.log.splitlines()) if ln.strip()), "(no output)")
-        raise FwenvError(f"coreboot build of {b.target.name} failed (exit {code}): "
-                         f"{last.strip()[:200]} — full log: {log}")
-    b.rom_sha256 = sha256_file(b.rom)
+from .targets import Target
 
 
 def provenance(b: BuildRun, image: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -287,15 +75,33 @@ def collect(cfg: Config, b: BuildRun, image: dict[str, Any], extra: dict[str, An
     return final
 
 
-def build(cfg: Config, runner: Runner, engine: Engine, target: Target, *, image: str,
-          jobs: int = 2, check: bool = False, boot: bool = False, timeout: float = 120,
-          timeless: bool = True) -> dict[str, Any]:
-    """`invoke firmware.build`: build a coreboot target (and optionally double-build, boot)."""
-    from . import boot as bootmod
-    from . import heads, repro
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build a target (see `invoke firmware.build --help`)."""
 
+    image: str
+    jobs: int = 2
+    check: bool = False  # build twice (other path, uid, time), require identical ROMs
+    boot: bool = False  # boot-check the ROM in QEMU
+    timeout: float = 120
+    timeless: bool = True
+
+
+def build(cfg: Config, runner: Runner, engine: Engine, target: Target,
+          **options: Any) -> dict[str, Any]:
+    """`invoke firmware.build`: the one place that dispatches on the target's kind: Heads
+    (fwenv.firmware.heads) or coreboot (here, optionally double-built and boot-checked).
+    `options` are BuildOptions' fields."""
+    opts = BuildOptions(**options)
     if target.kind == "heads":
-        return heads.build(cfg, runner, engine, target, image=image, jobs=jobs)
+        return heads.build(cfg, runner, engine, target, image=opts.image, jobs=opts.jobs)
+    return _coreboot(cfg, runner, engine, target, opts)
+
+
+def _coreboot(cfg: Config, runner: Runner, engine: Engine, target: Target,
+              opts: BuildOptions) -> dict[str, Any]:
+    image, jobs, check, boot = opts.image, opts.jobs, opts.check, opts.boot
+    timeout, timeless = opts.timeout, opts.timeless
     if jobs < 1 or jobs > 256:
         raise FwenvError(f"--jobs {jobs}: use 1..256")
     if boot and not target.qemu_machine:

@@ -23,7 +23,7 @@ from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, sha256_file
 from ..plan import Runner, render
 from . import sources
-from .build import BUILD_USER, run_container
+from .container import BUILD_USER, run_container
 from .targets import Target
 
 HEADS_PATH = "/heads"

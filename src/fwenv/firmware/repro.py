@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Config
 from ..engine import ContainerSpec, Engine, Mount
 from ..plan import Runner, render
-from .build import ROM, BuildRun, run_build, run_container, work_dir
+from .container import ROM, BuildRun, run_build, run_container, work_dir
 
 OTHER_PATH = "/build/other"
 OTHER_UID = 1001

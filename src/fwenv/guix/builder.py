@@ -75,27 +75,40 @@ def builder_recipe(cfg: Config, recipe: str, *, suite: str | None, mirror: str, 
     )
 
 
-def build_builder(
-    cfg: Config,
-    runner: Runner,
-    engine: Engine,
-    *,
-    recipe: str | None = None,
-    suite: str | None = None,
-    mirror: str | None = None,
-    snapshot: str | None = None,
-    tag: str | None = None,
-    force: bool = False,
-    cache_dir: Path | None = None,
-) -> ImageResult:
-    """Build (or reuse, when its inputs are unchanged) the builder image."""
-    b = cfg.section("builder")
-    recipe = recipe or str(b.get("recipe", "debian"))
-    if recipe not in RECIPES:
-        raise FwenvError(f"unknown recipe {recipe!r}: use one of {', '.join(RECIPES)}")
-    mirror = mirror or str(b.get("mirror", "http://deb.debian.org/debian"))
-    snapshot = snapshot if snapshot is not None else str(b.get("snapshot", ""))
-    suite = suite or (str(b["suite"]) if recipe == "debian" and "suite" in b else None)
+@dataclass(frozen=True)
+class BuilderOptions:
+    """What `invoke guix.base` builds, resolved once from [tool.fwenv.builder] and task options."""
+
+    recipe: str
+    suite: str | None
+    mirror: str
+    snapshot: str
+    tag: str | None = None
+    force: bool = False
+    cache_dir: Path | None = None  # the binary recipe's download cache (default cache/)
+
+    @classmethod
+    def from_project(cls, cfg: Config, **overrides: Any) -> BuilderOptions:
+        """[tool.fwenv.builder] with task options (None or "": not given) on top."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        b = cfg.section("builder")
+        recipe = given.pop("recipe", "") or str(b.get("recipe", "debian"))
+        if recipe not in RECIPES:
+            raise FwenvError(f"unknown recipe {recipe!r}: use one of {', '.join(RECIPES)}")
+        mirror = given.pop("mirror", "") or str(b.get("mirror", "http://deb.debian.org/debian"))
+        snapshot = given.pop("snapshot", str(b.get("snapshot", "")))
+        suite = given.pop("suite", "") or (
+            str(b["suite"]) if recipe == "debian" and "suite" in b else None)
+        return cls(recipe=recipe, suite=suite, mirror=mirror, snapshot=snapshot, **given)
+
+
+def build_builder(cfg: Config, runner: Runner, engine: Engine,
+                  opts: BuilderOptions | None = None, **overrides: Any) -> ImageResult:
+    """Build (or reuse, when its inputs are unchanged) the builder image. Without `opts`,
+    BuilderOptions.from_project(cfg, **overrides)."""
+    opts = opts or BuilderOptions.from_project(cfg, **overrides)
+    recipe, suite, mirror, snapshot = opts.recipe, opts.suite, opts.mirror, opts.snapshot
+    tag, force, cache_dir = opts.tag, opts.force, opts.cache_dir
     if recipe == "debian":
         r = builder_recipe(cfg, recipe, suite=suite, mirror=mirror, snapshot=snapshot)
         return build_image(r, cfg, runner, engine, tag=tag, force=force)

@@ -22,10 +22,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..config import Config
-from ..engine import Engine, RecordingEngine
+from ..engine import Engine
 from ..errors import FwenvError
 from ..fsutil import remove, sha256_file, write_text_atomic
 from ..plan import Runner
+from ..recording import RecordingEngine
 from .builder import default_builder
 from .daemon import GuixSession, daemon_spec, guix_session, last_line
 from .options import (

@@ -96,29 +96,20 @@ class RootfsRecipe:
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def recipe_from_toml(
-    path: Path,
-    *,
-    name: str,
-    mirror: str,
-    snapshot: str = "",
-    suite: str | None = None,
-    pre_install: tuple[tuple[str, ...], ...] = (),
-    labels: tuple[tuple[str, str], ...] = (),
-    source_date_epoch: int = 0,
-    extra: tuple[tuple[str, str], ...] = (),
-) -> RootfsRecipe:
-    """A recipe from containers/<recipe>/recipe.toml; arguments override or add to it."""
+def recipe_from_toml(path: Path, *, name: str, mirror: str, **fields: Any) -> RootfsRecipe:
+    """A recipe from containers/<recipe>/recipe.toml. `fields` are RootfsRecipe fields that
+    override the file's (suite: when given; snapshot, source_date_epoch, extra) or come
+    before (pre_install) or after (labels) its own."""
     doc = load_toml(path)
+    suite = fields.pop("suite", None) or str(doc.get("suite", "sid"))
+    pre_install = tuple(fields.pop("pre_install", ())) + tuple(
+        tuple(a) for a in doc.get("pre_install", ()))
+    labels = tuple(doc.get("labels", {}).items()) + tuple(fields.pop("labels", ()))
     return RootfsRecipe(
-        name=name, suite=suite or str(doc.get("suite", "sid")), mirror=mirror, snapshot=snapshot,
-        packages=tuple(doc.get("packages", ())),
-        pre_install=pre_install + tuple(tuple(a) for a in doc.get("pre_install", ())),
-        post_install=tuple(tuple(a) for a in doc.get("post_install", ())),
-        changes=tuple(doc.get("changes", ())),
-        labels=tuple(doc.get("labels", {}).items()) + labels,
-        version_package=doc.get("version_package"), source_date_epoch=source_date_epoch,
-        extra=extra,
+        name=name, suite=suite, mirror=mirror, packages=tuple(doc.get("packages", ())),
+        pre_install=pre_install, post_install=tuple(tuple(a) for a in doc.get("post_install", ())),
+        changes=tuple(doc.get("changes", ())), labels=labels,
+        version_package=doc.get("version_package"), **fields,
     )
 
 

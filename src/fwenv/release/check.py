@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,24 @@ def rebuild_sums(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptio
                           opts.version, firmware={"status": "skipped"})
 
 
-def verify(cfg: Config, runner: Runner, engine: Engine, *, version: str,
-           sigs_dir: Path | None, allowed_signers: Path | None = None,
-           release_dir: Path | None = None, rebuild: ReleaseOptions | None = None,
-           image: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class VerifyOptions:
+    """What `release.verify` checks (see its --help)."""
+
+    version: str
+    sigs_dir: Path | None = None
+    allowed_signers: Path | None = None
+    release_dir: Path | None = None  # default: release/<version> when it exists
+    rebuild: ReleaseOptions | None = None  # rebuild locally with these and compare
+    image: str | None = None  # a published REF@sha256:… to compare with the rebuild
+
+
+def verify(cfg: Config, runner: Runner, engine: Engine, **options: Any) -> dict[str, Any]:
     """Check signers, the release dir, a local rebuild and a published image; never raises
-    on a mismatch (the caller exits non-zero when `ok` is false)."""
+    on a mismatch (the caller exits non-zero when `ok` is false). `options`: VerifyOptions."""
+    opts = VerifyOptions(**options)
+    version, sigs_dir, allowed_signers = opts.version, opts.sigs_dir, opts.allowed_signers
+    release_dir, rebuild, image = opts.release_dir, opts.rebuild, opts.image
     check_version(version)
     results: list[SignerResult] = []
     local = None

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 from ..config import Config
 from ..engine import Engine
 from ..errors import FwenvError
+from ..firmware import build as fw
+from ..firmware.container import check_image
+from ..firmware.targets import get_target
 from ..plan import Runner
 
 if TYPE_CHECKING:
@@ -19,12 +22,9 @@ def firmware_smoke(cfg: Config, runner: Runner, engine: Engine,
     """Smoke builds with fwenv.firmware: ROM path + sha256 per target, built in `image`.
     An image without the coreboot toolchain is recorded as skipped (with the reason)."""
     def run(image: str) -> dict[str, Any]:
-        from ..firmware import build as fw
-        from ..firmware.targets import get_target
-
         chosen = [get_target(cfg, t) for t in targets]  # unknown names fail before building
         try:
-            fw.check_image(engine, runner, image)
+            check_image(engine, runner, image)
         except FwenvError as e:
             if "no coreboot toolchain" not in str(e):
                 raise
