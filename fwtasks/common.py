@@ -11,10 +11,9 @@ from typing import Any
 from invoke.exceptions import Exit
 
 from fwenv.config import Config, load_config
-from fwenv.engine import Engine
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
-from fwenv.recording import RecordingEngine
+from fwenv.recording import engine_for  # noqa: F401 (the tasks' engine)
 
 COMMON_HELP = {
     "dry_run": "print the exact commands, change nothing",
@@ -47,11 +46,6 @@ def required(**options: str) -> None:
 
 def context(dry_run: bool = False, verbose: bool = False) -> tuple[Config, Runner]:
     return load_config(), Runner(dry_run=dry_run, verbose=verbose)
-
-
-def engine_for(runner: Runner) -> Engine:
-    """The engine; in a dry run, one that records the docker commands (and needs no engine)."""
-    return RecordingEngine(runner.show) if runner.dry_run else Engine.connect()
 
 
 def emit(result: dict[str, Any], as_json: bool, runner: Runner) -> None:

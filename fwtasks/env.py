@@ -6,13 +6,13 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from fwenv.env.build import EnvOptions, build_environment, run_shell, shell_argv
-from fwenv.env.importer import import_pack
+from fwenv.env.build import EnvOptions, build_environment
+from fwenv.env.clean import clean as clean_step
+from fwenv.env.importer import import_env
+from fwenv.env.shell import open_shell
 from fwenv.errors import FwenvError
-from fwenv.fsutil import output_lock, remove
 from fwenv.guix.options import PackOptions
-from fwenv.guix.pack import store_volumes
-from fwenv.guix.provenance import load_provenance
+from fwenv.recording import RecordingEngine
 from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask
 from fwtasks.pack import PACK_HELP
 
@@ -24,11 +24,8 @@ from fwtasks.pack import PACK_HELP
 def import_(c, pack=None, tag=None, force=False, dry_run=False, json=False, verbose=False):
     """Load (docker format) or import (tarball format) a verified pack and tag it."""
     cfg, runner = context(dry_run, verbose)
-    tarball = Path(pack) if pack else cfg.output_dir / "coreboot-build-env-docker.tar.gz"
-    engine = engine_for(runner)
-    with output_lock(cfg.output_dir) if not dry_run else _null():
-        res = import_pack(runner, engine, tarball, f"{cfg.env_image}:{tag or cfg.env_tag}",
-                          force=force)
+    res = import_env(cfg, runner, engine_for(runner), Path(pack) if pack else None, tag=tag,
+                     force=force)
     emit(res.summary(), json, runner)
 
 
@@ -65,9 +62,7 @@ def build(c, manifest=None, channels=None, format="docker", compressor="gzip",
 def shell(c, image=None, src=None, shell="/bin/sh", dry_run=False):
     """A shell in the environment, --network=none, source at /src."""
     cfg, runner = context(dry_run, False)
-    argv = shell_argv(image or f"{cfg.env_image}:{cfg.env_tag}", Path(src) if src else None,
-                      shell)
-    code = run_shell(runner, argv)
+    code = open_shell(cfg, runner, image, Path(src) if src else None, shell)
     if code:
         raise FwenvError(f"the shell exited with {code}")
 
@@ -80,39 +75,10 @@ def clean(c, store=False, images=False, output=False, dry_run=False, json=False,
           verbose=False):
     """Reclaim space: store volumes, environment images, packs in output/."""
     cfg, runner = context(dry_run, verbose)
-    if not (store or images or output):
-        raise FwenvError("nothing to clean: pass --store, --images and/or --output")
-    engine = engine_for(runner) if (store or images) else None
-    removed: list[str] = []
-    if store:
-        for v in store_volumes(engine) if engine else []:
-            engine.remove_volume(v)
-            removed.append(f"volume {v}")
-        runner.show("docker volume rm $(docker volume ls -q -f label=org.fwenv.role=guix-store)")
-    if images:
-        for t in engine.image_tags(cfg.env_image) if engine else []:
-            engine.remove_image(t, force=False)
-            removed.append(f"image {t}")
-        runner.show(f"docker rmi $(docker images -q {cfg.env_image})")
-    if output:
-        with output_lock(cfg.output_dir) if not dry_run else _null():
-            for prov in sorted(cfg.output_dir.glob("*.provenance.json")):
-                rec = load_provenance(prov)
-                targets = [prov] + ([cfg.output_dir / rec["tarball"]["file"]] if rec else [])
-                for t in targets:
-                    runner.show(f"rm -f {t}")
-                    if not dry_run and t.exists():
-                        remove(t)
-                        removed.append(str(t.relative_to(cfg.root)))
+    # Only volumes and images need the engine; output/ is plain files.
+    engine = engine_for(runner) if (store or images) else RecordingEngine(runner.show)
+    removed = clean_step(cfg, runner, engine, store=store, images=images, output=output)
     emit({"removed": removed}, json, runner)
-
-
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *a):
-        return None
 
 
 ns = Collection("env")

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from fwenv.errors import FwenvError
-from fwenv.firmware import boot as bootmod
 from fwenv.firmware import build as buildmod
-from fwenv.firmware import heads, sources
 from fwenv.firmware import standin as standinmod
-from fwenv.firmware.container import ROM, firmware_dir
-from fwenv.firmware.targets import all_targets, get_target
+from fwenv.firmware.targets import get_target
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
 
@@ -56,16 +52,9 @@ def boot_(c, target="", rom="", machine="", timeout=120.0, dry_run=False, json=F
           verbose=False):
     """Boot a ROM in QEMU (software emulation) and wait for coreboot's stages and payload step."""
     cfg, runner = context(dry_run, verbose)
-    if bool(target) == bool(rom):
-        raise FwenvError("give exactly one of --target T or --rom FILE")
-    if target:
-        t = get_target(cfg, target)
-        if not t.qemu_machine:
-            raise FwenvError(f"{target} does not boot in QEMU: boot-check a QEMU target")
-        rom = str(firmware_dir(cfg) / target / ROM)
-        machine = machine or t.qemu_machine
-    res = bootmod.boot_rom(runner, rom, machine or "pc", float(timeout))
-    emit({"rom": rom, **res.as_dict(), "seconds": round(res.seconds, 2)}, json, runner)
+    res = buildmod.boot(cfg, runner, target=target, rom=rom, machine=machine,
+                        timeout=float(timeout))
+    emit(res, json, runner)
 
 
 @task(name="list", help={"json": COMMON_HELP["json"]})
@@ -73,15 +62,7 @@ def boot_(c, target="", rom="", machine="", timeout=120.0, dry_run=False, json=F
 def list_(c, json=False):
     """The targets, with their board, source and what each needs."""
     cfg, runner = context()
-    rows = {}
-    for name, t in sorted(all_targets(cfg).items()):
-        rows[name] = {
-            "kind": t.kind, "board": t.board, "description": t.description,
-            "source": sources.describe(t.source) if t.source else
-            f"Heads {heads.heads_pin(t)['commit'][:12]}",
-            "boot_check": t.qemu_machine or None, "needs": t.needs(),
-            "full_config_needs": list(t.full_config_needs),
-        }
+    rows = buildmod.listing(cfg)
     if json:
         emit(rows, True, runner)
         return
@@ -100,13 +81,7 @@ def fetch(c, target="", image="", dry_run=False, json=False, verbose=False):
     """Download a target's pinned sources into the cache (networked; builds then run offline)."""
     required(target=target)
     cfg, runner = context(dry_run, verbose)
-    t = get_target(cfg, target)
-    if t.kind == "heads":
-        result = heads.fetch(cfg, runner, engine_for(runner), t, image=_image(cfg, image))
-    else:
-        assert t.source is not None
-        tree = sources.ensure_tree(cfg, runner, t.source)
-        result = {"target": t.name, "source": sources.describe(t.source), "tree": str(tree)}
+    result = buildmod.fetch(cfg, runner, get_target(cfg, target), image=_image(cfg, image))
     emit(result, json, runner)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-
 from invoke import Collection, task
 
-from fwenv.guix.builder import RECIPES, BuilderOptions, build_builder, default_builder
-from fwenv.guix.daemon import DAEMON_MODES, daemon_spec
+from fwenv.guix.builder import RECIPES, BuilderOptions, build_builder, builder_shell
+from fwenv.guix.daemon import DAEMON_MODES
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask
 from .pack import pack
@@ -48,16 +46,9 @@ def base(c, recipe=None, suite=None, mirror=None, snapshot=None, tag=None, force
 def shell(c, image=None, mode="unprivileged", network="none", dry_run=False):
     """Open a shell in a builder container with guix-daemon running."""
     cfg, runner = context(dry_run)
-    engine = engine_for(runner)
-    ref = image or default_builder(cfg, runner, engine)
-    spec = daemon_spec(ref, mode, network=network)
-    # Interactive: the daemon starts in the background, then a login shell (docker CLI for a TTY).
-    spec.entrypoint = ["sh", "-c", '"$@" >/var/log/guix-daemon.log 2>&1 & exec bash -l', "sh"]
-    argv = spec.cli()
-    argv.insert(2, "-it")
-    runner.show(" ".join(argv))
+    code = builder_shell(cfg, runner, engine_for(runner), image, mode, network)
     if not dry_run:
-        raise SystemExit(subprocess.call(argv))  # noqa: S603 (argv list)
+        raise SystemExit(code)
 
 
 ns = Collection("guix")

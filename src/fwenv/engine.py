@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -353,3 +354,11 @@ class Engine:
         except docker.errors.NotFound:
             return False
 
+
+
+def run_interactive(argv: Sequence[str]) -> int:
+    """`docker run -it …` on this terminal (the SDK cannot hand a TTY over); its exit code."""
+    try:
+        return subprocess.call(list(argv))  # noqa: S603 (argv list)
+    except FileNotFoundError:
+        raise FwenvError("docker CLI not found: apt-get install docker.io") from None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import ContainerSpec, Engine
-from .plan import render
+from .plan import Runner, render
 
 
 class RecordingEngine(Engine):
@@ -115,3 +115,9 @@ class RecordingEngine(Engine):
     def remove_volume(self, name: str) -> bool:
         self._docker("volume", "rm", "-f", name)
         return True
+
+
+def engine_for(runner: Runner) -> Engine:
+    """The engine a run uses: the connected one, or in a dry run a RecordingEngine (a dry run
+    needs no engine)."""
+    return RecordingEngine(runner.show) if runner.dry_run else Engine.connect()

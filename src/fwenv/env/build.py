@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from ..config import Config, check_image_ref
@@ -13,10 +11,8 @@ from ..errors import FwenvError
 from ..fsutil import output_lock
 from ..guix.builder import build_builder
 from ..guix.pack import PackOptions, PackResult, build_pack
-from ..plan import Runner, render
+from ..plan import Runner
 from .importer import ImportResult, import_pack
-
-SRC_IN_CONTAINER = "/src"
 
 
 @dataclass
@@ -85,30 +81,3 @@ class _nolock:
 
     def __exit__(self, *a: object) -> None:
         return None
-
-
-def shell_argv(image: str, src: Path | None, shell: str = "/bin/sh",
-               command: list[str] | None = None, tty: bool = True) -> list[str]:
-    """`docker run` for a shell in the environment: no network, source at /src."""
-    check_image_ref(image)
-    argv = ["docker", "run", "--rm", "--network=none", "-e", "TZ=UTC", "-e", "LC_ALL=C",
-            "-e", "SOURCE_DATE_EPOCH=0"]
-    if tty:
-        argv += ["-it"]
-    if src is not None:
-        if not Path(src).is_dir():
-            raise FwenvError(f"source dir {src} not found: pass --src DIR")
-        argv += ["--mount", f"type=bind,source={Path(src).resolve()},target={SRC_IN_CONTAINER}",
-                 "-w", SRC_IN_CONTAINER]
-    argv += ["--entrypoint", shell, image, *(["-c", " ".join(command)] if command else [])]
-    return argv
-
-
-def run_shell(runner: Runner, argv: list[str]) -> int:
-    runner.show(render(argv))
-    if runner.dry_run:
-        return 0
-    try:
-        return subprocess.call(argv)
-    except FileNotFoundError:
-        raise FwenvError("docker CLI not found: apt-get install docker.io") from None

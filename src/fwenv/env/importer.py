@@ -14,14 +14,15 @@ import json
 import lzma
 import subprocess
 import tarfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..config import check_image_ref
+from ..config import Config, check_image_ref
 from ..engine import Engine
 from ..errors import FwenvError
-from ..fsutil import CHUNK, sha256_file, write_text_atomic
+from ..fsutil import CHUNK, output_lock, sha256_file, write_text_atomic
 from ..guix.provenance import load_provenance, provenance_path
 from ..plan import Runner
 
@@ -212,3 +213,13 @@ def _guess_format(tarball: Path) -> str:
         pass
     return "tarball"
 
+
+
+def import_env(cfg: Config, runner: Runner, engine: Engine, tarball: Path | None, *,
+               tag: str | None = None, force: bool = False) -> ImportResult:
+    """`invoke env.import`: the pack (default output/coreboot-build-env-docker.tar.gz) as
+    <env_image>:<tag or env_tag>, under the output dir's lock."""
+    tarball = tarball or cfg.output_dir / "coreboot-build-env-docker.tar.gz"
+    with nullcontext() if runner.dry_run else output_lock(cfg.output_dir):
+        return import_pack(runner, engine, tarball, f"{cfg.env_image}:{tag or cfg.env_tag}",
+                           force=force)

@@ -21,6 +21,7 @@ from ..engine import Engine
 from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, sha256_file, write_text_atomic
 from ..plan import Runner
+from ..recording import engine_for
 from . import boot as bootmod
 from . import heads, repro, sources
 from .container import (
@@ -32,7 +33,7 @@ from .container import (
     run_build,
     work_dir,
 )
-from .targets import Target
+from .targets import Target, all_targets, get_target
 
 
 def provenance(b: BuildRun, image: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -143,3 +144,39 @@ def _coreboot(cfg: Config, runner: Runner, engine: Engine, target: Target,
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+def fetch(cfg: Config, runner: Runner, target: Target, *, image: str) -> dict[str, Any]:
+    """`invoke firmware.fetch`: the target's pinned sources into the cache (networked); Heads
+    also runs its `make packages` in `image`."""
+    if target.kind == "heads":
+        return heads.fetch(cfg, runner, engine_for(runner), target, image=image)
+    assert target.source is not None
+    tree = sources.ensure_tree(cfg, runner, target.source)
+    return {"target": target.name, "source": sources.describe(target.source), "tree": str(tree)}
+
+
+def boot(cfg: Config, runner: Runner, *, target: str = "", rom: str = "", machine: str = "",
+         timeout: float = 120) -> dict[str, Any]:
+    """`invoke firmware.boot`: a built target's ROM (with its QEMU machine) or a ROM file."""
+    if bool(target) == bool(rom):
+        raise FwenvError("give exactly one of --target T or --rom FILE")
+    if target:
+        t = get_target(cfg, target)
+        if not t.qemu_machine:
+            raise FwenvError(f"{target} does not boot in QEMU: boot-check a QEMU target")
+        rom = str(firmware_dir(cfg) / target / ROM)
+        machine = machine or t.qemu_machine
+    res = bootmod.boot_rom(runner, Path(rom), machine or "pc", timeout)
+    return {"rom": rom, **res.as_dict(), "seconds": round(res.seconds, 2)}
+
+
+def listing(cfg: Config) -> dict[str, dict[str, Any]]:
+    """`invoke firmware.list`: every target with its board, source and what it needs."""
+    return {name: {
+        "kind": t.kind, "board": t.board, "description": t.description,
+        "source": sources.describe(t.source) if t.source else
+        f"Heads {heads.heads_pin(t)['commit'][:12]}",
+        "boot_check": t.qemu_machine or None, "needs": t.needs(),
+        "full_config_needs": list(t.full_config_needs),
+    } for name, t in sorted(all_targets(cfg).items())}

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..engine import Engine
+from ..engine import Engine, run_interactive
 from ..errors import FwenvError
 from ..fsutil import atomic_path, sha256_file
 from ..plan import Runner
+from .daemon import daemon_spec
 from .rootfs import ImageResult, RootfsRecipe, build_image, chroot, recipe_from_toml
 
 RECIPES = ("debian", "binary")
@@ -209,3 +210,15 @@ def builder_ref(cfg: Config, engine: Engine, image: str | None = None) -> str:
 def default_builder(cfg: Config, runner: Runner, engine: Engine) -> str:
     """The newest fwenv-built builder; in a dry run, its name pattern."""
     return f"{cfg.builder_image}:<version>" if runner.dry_run else builder_ref(cfg, engine)
+
+
+def builder_shell(cfg: Config, runner: Runner, engine: Engine, image: str | None = None,
+                  mode: str = "unprivileged", network: str = "none") -> int:
+    """`invoke guix.shell`: an interactive shell in a builder container with guix-daemon up
+    (the daemon in the background, then a login shell); its exit code."""
+    spec = daemon_spec(image or default_builder(cfg, runner, engine), mode, network=network)
+    spec.entrypoint = ["sh", "-c", '"$@" >/var/log/guix-daemon.log 2>&1 & exec bash -l', "sh"]
+    argv = spec.cli()
+    argv.insert(2, "-it")
+    runner.show(" ".join(argv))
+    return 0 if runner.dry_run else run_interactive(argv)

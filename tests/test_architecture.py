@@ -1,0 +1,127 @@
+"""The import rule and the size limits of docs/architecture.md, read from the source (no engine).
+
+Layers: tasks (fwtasks/) → steps (fwenv.guix → fwenv.env → fwenv.firmware → fwenv.release, each
+may use the ones before it) → ground (config, engine, recording, plan, fsutil, errors).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "fwenv"
+GROUND = {"config", "engine", "recording", "plan", "fsutil", "errors"}
+STEPS = ["guix", "env", "firmware", "release"]  # each may import the ones before it
+MAX_PARAMS = 8
+MAX_LINES = 400
+
+
+def _module(path: Path) -> str:
+    base = SRC.parent if path.is_relative_to(SRC.parent) else ROOT
+    parts = list(path.relative_to(base).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> list[str]:
+    """Every module `path` imports at run time (TYPE_CHECKING blocks excluded)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    here = _module(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+            and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            mod = ".".join([*base, *([node.module] if node.module else [])])
+            found.append(mod)
+            # `from . import heads` imports the submodule
+            found += [f"{mod}.{a.name}" for a in node.names
+                      if (SRC.parent / (f"{mod}.{a.name}".replace(".", "/") + ".py")).is_file()]
+    return found
+
+
+def _rank(module: str) -> int:
+    """0 for the ground, 1.. for the steps in chain order."""
+    parts = module.split(".")
+    if len(parts) < 2 or parts[1] in GROUND:
+        return 0
+    return STEPS.index(parts[1]) + 1
+
+
+SOURCES = sorted(SRC.rglob("*.py"))
+GRAPH = {_module(p): [m for m in _imports(p) if m.startswith("fwenv")] for p in SOURCES}
+
+
+def test_every_module_is_in_a_layer() -> None:
+    for module in GRAPH:
+        parts = module.split(".")
+        assert len(parts) == 1 or parts[1] in GROUND | set(STEPS), f"{module}: not in a layer"
+
+
+@pytest.mark.parametrize("module", sorted(GRAPH))
+def test_imports_point_down(module: str) -> None:
+    up = [m for m in GRAPH[module] if _rank(m) > _rank(module)]
+    assert not up, f"{module} imports upwards: {up}"
+
+
+def test_no_import_circle() -> None:
+    seen: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def visit(m: str, path: list[str]) -> None:
+        seen[m] = 1
+        for dep in GRAPH.get(m, []):
+            if dep not in GRAPH or dep == m or m.startswith(dep + "."):
+                continue  # a package's own __init__ is not a circle
+            if seen.get(dep) == 1:
+                raise AssertionError("import circle: " + " -> ".join([*path, m, dep]))
+            if dep not in seen:
+                visit(dep, [*path, m])
+        seen[m] = 2
+
+    for m in GRAPH:
+        if m not in seen:
+            visit(m, [])
+
+
+def test_only_the_engine_talks_to_docker() -> None:
+    users = [_module(p) for p in SOURCES
+             if any(m == "docker" or m.startswith("docker.") for m in _imports(p))]
+    assert users == ["fwenv.engine"]
+
+
+def test_the_library_knows_nothing_of_invoke() -> None:
+    users = [_module(p) for p in SOURCES if any(m.split(".")[0] == "invoke" for m in _imports(p))]
+    assert users == []
+
+
+def test_tasks_use_only_the_library() -> None:
+    for path in sorted((ROOT / "fwtasks").glob("*.py")):
+        bad = [m for m in _imports(path) if m.split(".")[0] in ("docker", "subprocess")]
+        assert not bad, f"{path.name} imports {bad}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))
+def test_module_size(path: Path) -> None:
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)}: {lines} lines (at most {MAX_LINES})"
+
+
+def test_at_most_eight_parameters() -> None:
+    wide = []
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                a = node.args
+                names = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+                n = len(names) + bool(a.vararg) + bool(a.kwarg) - (names[:1] in (["self"], ["cls"]))
+                if n > MAX_PARAMS:
+                    wide.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n})")
+    assert not wide, wide
