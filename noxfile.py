@@ -1,11 +1,19 @@
-"""Nox sessions: tests, lint, firmware (parametrized over targets)."""
+"""Nox sessions: unit, tests, lint, firmware (parametrized over targets)."""
 
 from __future__ import annotations
 
 import nox
 
 nox.options.sessions = ["lint", "tests"]
+SCRIPTS = "src/fwenv/*/scripts"  # what runs inside containers
 nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def unit(session: nox.Session) -> None:
+    """The tests that need no engine (not marked integration). Args go to pytest."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", "-m", "not integration", *session.posargs)
 
 
 @nox.session
@@ -17,10 +25,20 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy."""
+    """ruff, mypy (src/, fwtasks/, noxfile.py), shellcheck and a Guile read of every script
+    that runs inside a container (Debian: shellcheck, guile-3.0)."""
+    import glob
+
     session.install("-e", ".[dev]")
     session.run("ruff", "check", ".")
     session.run("mypy")
+    session.run("shellcheck", "-s", "sh", *sorted(glob.glob(f"{SCRIPTS}/*.sh")), external=True)
+    # `guild compile` would need Guix's modules on the host; reading every form catches
+    # what a script file can get wrong on its own (parentheses, strings).
+    for scm in sorted(glob.glob(f"{SCRIPTS}/*.scm")):
+        session.run("guile", "--no-auto-compile", "-c",
+                    "(let ((p (open-input-file (cadr (command-line)))))"
+                    " (let loop () (unless (eof-object? (read p)) (loop))))", scm, external=True)
 
 
 # --- firmware sessions (owned by the firmware work) ------------------------------------------

@@ -1,4 +1,5 @@
-"""Files: hashing, atomic outputs (temp path then rename), and an output-dir lock."""
+"""Files: hashing, atomic outputs (temp path then rename), an output-dir lock, and the scripts
+that run inside containers (package data)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import importlib.resources
 import os
 import shutil
 import tempfile
@@ -15,6 +17,16 @@ from pathlib import Path
 from .errors import FwenvError
 
 CHUNK = 1 << 20
+
+
+def script(package: str, name: str) -> str:
+    """The script `name` in `package`'s scripts/ dir, without its leading comment header
+    (#!, # and ;; lines): the text a container runs (sh -c, guile -c, guix repl)."""
+    text = (importlib.resources.files(package) / "scripts" / name).read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    while lines and lines[0].startswith(("#", ";;")):
+        lines.pop(0)
+    return "".join(lines).rstrip("\n")
 
 
 def sha256_file(path: Path | str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from ..config import Config, check_image_ref
 from ..engine import ContainerSpec, Engine, EngineError, Mount
 from ..errors import FwenvError
-from ..fsutil import sha256_file
+from ..fsutil import script, sha256_file
 from ..plan import Runner
 from . import sources
 from .targets import Target
@@ -34,14 +34,8 @@ ROM = "coreboot.rom"
 # What a coreboot build with CONFIG_ANY_TOOLCHAIN needs in the image.
 TOOLCHAIN = ("sh", "cp", "make", "gcc", "ld", "as", "objcopy", "iasl", "nasm", "python3",
              "bison", "flex", "m4", "pkg-config", "awk", "xz")
-BUILD_SCRIPT = (
-    f'set -eu; cp -a {IN_SRC}/. .; '
-    f'[ ! -e {IN_PAYLOAD}/build.sh ] || sh {IN_PAYLOAD}/build.sh "$PWD/{PAYLOAD_ELF}"; '
-    f'make defconfig KBUILD_DEFCONFIG={IN_CFG}/defconfig; '
-    f'make "$@"; build/cbfstool build/{ROM} print > build/cbfs.txt'
-)
-CHECK_SCRIPT = ('m=; for t in "$@"; do command -v "$t" >/dev/null 2>&1 || m="$m $t"; done; '
-                '[ -z "$m" ] || { echo "missing:$m"; exit 3; }')
+BUILD_SCRIPT = script(__package__, "build.sh")  # paths: IN_SRC, IN_PAYLOAD, IN_CFG, ROM
+CHECK_SCRIPT = script(__package__, "check-tools.sh")  # exits MISSING_EXIT
 MISSING_EXIT = 3
 FIX_IMAGE = ("build the environment (invoke env.build) or the Debian stand-in "
              "(invoke firmware.standin) and pass it with --image")

@@ -20,7 +20,7 @@ from typing import Any
 from ..config import Config, check_image_ref
 from ..engine import ContainerSpec, Engine, Mount
 from ..errors import FwenvError
-from ..fsutil import atomic_path, output_lock, sha256_file
+from ..fsutil import atomic_path, output_lock, script, sha256_file
 from ..plan import Runner, render
 from . import sources
 from .container import BUILD_USER, run_container
@@ -32,8 +32,8 @@ IN_PACKAGES = "/in/packages"
 MUSL_CROSS = "x86_64-linux-musl-gcc"
 HEADS_TOOLS = ("sh", "cp", "make", "gcc", "g++", "bison", "flex", "m4", "patch", "cpio", "xz",
                "bzip2", "perl", "python3", "git", "wget", "rsync", "sha256sum", "file", "bc")
-PROBE = ('for t in "$@"; do command -v "$t" >/dev/null 2>&1 || printf "missing:%s " "$t"; done;'
-         f' command -v {MUSL_CROSS} || true')
+PROBE = script(__package__, "heads-probe.sh")  # prints the MUSL_CROSS path
+MAKE = script(__package__, "heads-make.sh")  # IN_HEADS
 
 
 def heads_pin(target: Target) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def build_spec(cfg: Config, target: Target, image: str, work: Path, jobs: int,
         make.append(f"CROSS={cross}")
     return ContainerSpec(
         image=image,
-        command=["sh", "-c", f'set -eu; cp -a {IN_HEADS}/. .; make "$@"', "fwenv-heads", *make],
+        command=["sh", "-c", MAKE, "fwenv-heads", *make],
         mounts=[Mount(str(checkout_dir(cfg, target)), IN_HEADS, read_only=True),
                 Mount(str(packages_dir(cfg, target).parent), IN_PACKAGES, read_only=True),
                 Mount(str(work), HEADS_PATH)],
@@ -98,7 +98,7 @@ def fetch_spec(cfg: Config, target: Target, image: str, work: Path) -> Container
     arch = heads_pin(target).get("arch", "x86")
     return ContainerSpec(
         image=image,
-        command=["sh", "-c", f'set -eu; cp -a {IN_HEADS}/. .; make "$@"', "fwenv-heads",
+        command=["sh", "-c", MAKE, "fwenv-heads",
                  f"BOARD={target.board}", f"packages={IN_PACKAGES}/{arch}", "packages"],
         mounts=[Mount(str(checkout_dir(cfg, target)), IN_HEADS, read_only=True),
                 Mount(str(packages_dir(cfg, target).parent), IN_PACKAGES),

@@ -17,24 +17,13 @@ from typing import Any
 
 from ..config import Config
 from ..engine import ContainerSpec, Engine, Mount
+from ..fsutil import script
 from ..plan import Runner, render
-from .container import ROM, BuildRun, run_build, run_container, work_dir
+from .container import BuildRun, run_build, run_container, work_dir
 
 OTHER_PATH = "/build/other"
 OTHER_UID = 1001
-COMPARE_SCRIPT = (
-    'set -u\n'
-    'cbf=/cmp/a/build/cbfstool\n'
-    'for s in a b; do\n'
-    '  mkdir -p /out/$s\n'
-    f'  $cbf /cmp/$s/build/{ROM} print -k > /out/$s.list || exit 1\n'
-    '  tail -n +2 /out/$s.list | cut -f1 | while IFS= read -r n; do\n'
-    '    [ "$n" = "(empty)" ] && continue\n'
-    '    f=$(printf %s "$n" | tr / _)\n'
-    f'    $cbf /cmp/$s/build/{ROM} extract -U -n "$n" -f "/out/$s/$f" >/dev/null 2>&1 || true\n'
-    '  done\n'
-    'done\n'
-)
+COMPARE_SCRIPT = script(__package__, "compare-cbfs.sh")
 
 
 @dataclass

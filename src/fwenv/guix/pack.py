@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 from ..config import Config
 from ..engine import Engine
 from ..errors import FwenvError
-from ..fsutil import remove, sha256_file, write_text_atomic
+from ..fsutil import remove, script, sha256_file, write_text_atomic
 from ..plan import Runner
 from ..recording import RecordingEngine
 from .builder import default_builder
@@ -54,8 +54,7 @@ STORE_LABEL = "org.fwenv.role"
 STORE_ROLE = "guix-store"
 
 # Reads every form of a file: Guile reports syntax errors as FILE:LINE:COL.
-_READ_ALL = ("(let ((p (open-input-file (cadr (command-line)))))"
-             " (let loop () (unless (eof-object? (read p)) (loop))))")
+_READ_ALL = script(__package__, "read-all.scm")
 
 
 @dataclass
