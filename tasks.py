@@ -2,6 +2,6 @@
 
 from invoke import Collection
 
-from fwtasks import env, firmware, guix, release
+from fwtasks import config, env, firmware, guix, release
 
-ns = Collection(guix.ns, env.ns, firmware.ns, release.ns)
+ns = Collection(config.config, guix.ns, env.ns, firmware.ns, release.ns)

@@ -14,7 +14,7 @@ from fwenv.errors import FwenvError
 from fwenv.guix.options import PackOptions
 from fwenv.recording import RecordingEngine
 from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask
-from fwtasks.pack import PACK_HELP
+from fwtasks.guix import PACK_HELP
 
 
 @task(help={"pack": "pack tarball (default output/coreboot-build-env-docker.tar.gz)",

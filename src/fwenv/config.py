@@ -1,4 +1,10 @@
-"""Configuration: `[tool.fwenv]` in pyproject.toml, overridden by task options."""
+"""Configuration: `[tool.fwenv]` in pyproject.toml, overridden by task options and `FWENV_*`.
+
+What decides a build is spread over six sources; `settings()` lists every effective setting
+with the one it came from (`invoke config`): pyproject.toml [tool.fwenv], guix/environment.toml,
+the recipe files containers/*/recipe.toml, the target files (coreboot/targets.toml,
+heads/boards.toml), FWENV_* environment variables, and built-in defaults.
+"""
 
 from __future__ import annotations
 
@@ -88,10 +94,59 @@ def load_toml(path: Path, missing: str = "restore it from git") -> dict[str, Any
         raise FwenvError(f"{path}: {e}: fix the TOML syntax") from None
 
 
+# Environment variables that override a setting: variable -> dotted key.
+ENV_OVERRIDES = {"FWENV_OUTPUT_DIR": "output_dir",
+                 "FWENV_FIRMWARE_CACHE_SEARCH": "firmware.cache_search"}
+DEFAULTS = {"output_dir": "output", "builder_image": "guix-pack-builder",
+            "env_image": "coreboot-build-env", "env_tag": "latest"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    value: Any
+    source: str
+
+
+def _flatten(node: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for k, v in node.items():
+        key = f"{prefix}{k}"
+        rows += _flatten(v, key + ".") if isinstance(v, dict) else [(key, v)]
+    return rows
+
+
+def settings(cfg: Config) -> list[Setting]:
+    """Every effective setting and where it came from, in the order the sources are read."""
+    pyproject = load_toml(cfg.root / "pyproject.toml").get("tool", {}).get("fwenv", {})
+    env = {key: var for var, key in ENV_OVERRIDES.items() if var in os.environ}
+    rows = [Setting(k, v, "default") for k, v in DEFAULTS.items() if k not in pyproject]
+    for key, value in _flatten(pyproject):
+        section = key.rpartition(".")[0]
+        rows.append(Setting(key, value, f"pyproject.toml [tool.fwenv{'.' + section if section else ''}]"))
+    for key, var in env.items():
+        raw = os.environ[var]
+        override = Setting(key, raw.split(":") if key == "firmware.cache_search" else raw,
+                           f"${var}")
+        rows = [override if r.key == key else r for r in rows] + \
+            ([override] if all(r.key != key for r in rows) else [])
+    files = [("guix/environment.toml", "environment."),
+             *((str(p.relative_to(cfg.root)), f"recipe.{p.parent.name}.")
+               for p in sorted((cfg.root / "containers").glob("*/recipe.toml"))),
+             (str(cfg.get("firmware.coreboot_targets", "coreboot/targets.toml")), "coreboot."),
+             (str(cfg.get("firmware.heads_boards", "heads/boards.toml")), "heads.")]
+    for rel, prefix in files:
+        path = cfg.root / rel
+        if path.is_file():
+            rows += [Setting(prefix + key, value, rel)
+                     for key, value in _flatten(load_toml(path))]
+    return rows
+
+
 def load_config(root: Path | None = None) -> Config:
     root = Path(root).resolve() if root else find_root()
     doc = load_toml(root / "pyproject.toml", "run from the fwenv checkout")
     data = doc.get("tool", {}).get("fwenv", {})
-    if os.environ.get("FWENV_OUTPUT_DIR"):  # e.g. tests and CI keep their outputs apart
+    if os.environ.get("FWENV_OUTPUT_DIR"):  # e.g. tests and CI keep their outputs apart (ENV_OVERRIDES)
         data["output_dir"] = os.environ["FWENV_OUTPUT_DIR"]
     return Config(root=root, data=data)
