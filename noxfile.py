@@ -11,9 +11,11 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def unit(session: nox.Session) -> None:
-    """The tests that need no engine (not marked integration). Args go to pytest."""
+    """The tests that need no engine (not marked integration), run with an engine address
+    that answers nothing, so one that does need it fails. Args go to pytest."""
     session.install("-e", ".[dev]")
-    session.run("pytest", "-m", "not integration", *session.posargs)
+    session.run("pytest", "-m", "not integration", *session.posargs,
+                env={"DOCKER_HOST": "unix:///nonexistent/fwenv-unit-tests-have-no-engine.sock"})
 
 
 @nox.session

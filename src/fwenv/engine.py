@@ -101,13 +101,29 @@ class ContainerSpec:
 
 
 class Engine:
-    """A connected Docker engine."""
+    """A Docker engine: connected at once (`connect`) or on first use (`on_demand`)."""
 
     def __init__(self, client: Any) -> None:
-        self.client = client
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._connected()
+        return self._client
 
     @classmethod
     def connect(cls) -> Engine:
+        """The engine, or a one-line error when none answers."""
+        return cls(cls._connected())
+
+    @classmethod
+    def on_demand(cls) -> Engine:
+        """The engine, connected when first asked: bad input is refused before that."""
+        return cls(None)
+
+    @staticmethod
+    def _connected() -> Any:
         try:
             import docker
 
@@ -116,7 +132,7 @@ class Engine:
         except Exception as e:  # DockerException, connection errors, missing socket
             reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
             raise FwenvError(f"no Docker engine answers ({reason}): {FIX_ENGINE}") from None
-        return cls(client)
+        return client
 
     # -- images -------------------------------------------------------------------------------
     def image(self, ref: str) -> Any | None:

@@ -118,6 +118,6 @@ class RecordingEngine(Engine):
 
 
 def engine_for(runner: Runner) -> Engine:
-    """The engine a run uses: the connected one, or in a dry run a RecordingEngine (a dry run
-    needs no engine)."""
-    return RecordingEngine(runner.show) if runner.dry_run else Engine.connect()
+    """The engine a run uses: connected on first use (bad input is refused first), or in a dry
+    run a RecordingEngine (a dry run needs no engine)."""
+    return RecordingEngine(runner.show) if runner.dry_run else Engine.on_demand()

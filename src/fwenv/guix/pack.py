@@ -375,6 +375,6 @@ def pack(cfg: Config, runner: Runner, opts: PackOptions,
                               opts)
         print(f"derivation: {drv}", flush=True)
         return {"derivation": drv, "commands": runner.printed}
-    engine = Engine.connect()
+    engine = Engine.on_demand()
     return build_pack(cfg, runner, engine, builder or default_builder(cfg, runner, engine),
                       opts).summary()
