@@ -12,7 +12,6 @@ from fwenv.env.importer import import_env
 from fwenv.env.shell import open_shell
 from fwenv.errors import FwenvError
 from fwenv.guix.options import PackOptions
-from fwenv.recording import RecordingEngine
 from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask
 from fwtasks.guix import PACK_HELP
 
@@ -75,8 +74,7 @@ def clean(c, store=False, images=False, output=False, dry_run=False, json=False,
           verbose=False):
     """Reclaim space: store volumes, environment images, packs in output/."""
     cfg, runner = context(dry_run, verbose)
-    # Only volumes and images need the engine; output/ is plain files.
-    engine = engine_for(runner) if (store or images) else RecordingEngine(runner.show)
+    engine = engine_for(runner)  # connected only if volumes or images are asked for
     removed = clean_step(cfg, runner, engine, store=store, images=images, output=output)
     emit({"removed": removed}, json, runner)
 

@@ -106,7 +106,7 @@ def pack(c, manifest=None, channels=None, format="docker", compressor="gzip",
 def pin(c, from_=None, image=None, dry_run=False, json=False, verbose=False):
     """Pin guix/channels.scm to the commits of a running Guix; print the diff."""
     cfg, runner = context(dry_run, verbose)
-    engine = None if from_ else engine_for(runner)
+    engine = engine_for(runner)  # connected only when asking a builder
     result = pin_step(cfg, runner, engine, from_file=from_, image=image)
     emit(result.as_dict(), json, runner)
 

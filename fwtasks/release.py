@@ -8,7 +8,6 @@ from invoke import Collection, task
 from invoke.exceptions import Exit
 
 from fwenv.errors import FwenvError
-from fwenv.recording import RecordingEngine
 from fwenv.release.attest import attest as attest_release
 from fwenv.release.check import verify as verify_release
 from fwenv.release.options import release_options
@@ -97,8 +96,7 @@ def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=F
     """Check every signer's signature and sums; one line per signer; non-zero on any problem."""
     required(version=version)
     cfg, runner = context(dry_run, verbose)
-    # Only a rebuild or a published image needs the engine; signatures and sums do not.
-    engine = engine_for(runner) if (rebuild or image) else RecordingEngine(runner.show)
+    engine = engine_for(runner)  # connected only for --rebuild or --image
     if image and not rebuild:
         raise FwenvError("--image compares with a local rebuild: add --rebuild")
     opts = release_options(cfg, runner, engine, version, manifest=manifest, channels=channels,
