@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fwenv.engine import Engine
 from fwenv.errors import FwenvError
 from fwenv.firmware import build as buildmod
 from fwenv.firmware import heads
@@ -81,7 +82,7 @@ def test_heads_fetch_plan_is_networked_and_pinned(cfg):
 def test_heads_missing_cache_names_files(cfg):
     t = get_target(cfg, "heads-qemu-fbwhiptail-tpm2-hotp")
     with pytest.raises(FwenvError) as e:
-        heads.build(cfg, Runner(), None, t, image="fwenv-test-img:1")
+        heads.build(cfg, Runner(), Engine.on_demand(), t, image="fwenv-test-img:1")
     msg = str(e.value)
     for f in t.packages:
         assert f in msg

@@ -9,6 +9,7 @@ from fwenv.engine import Engine
 from fwenv.errors import FwenvError
 from fwenv.guix.pin import describe_in_builder, parse_channels, pin
 from fwenv.plan import Runner
+from fwenv.recording import RecordingEngine
 
 from .conftest import ROOT
 
@@ -33,5 +34,5 @@ def test_pin_from_debian_builder_fails_one_line_and_keeps_file(guix_image):
 
 def test_pin_dry_run_prints_the_describe_command():
     runner = Runner(dry_run=True)
-    pin(load_config(ROOT), runner, None, image="guix-pack-builder:1.5.0")
+    pin(load_config(ROOT), runner, RecordingEngine(runner.show), image="guix-pack-builder:1.5.0")
     assert any("guix describe -f channels" in ln for ln in runner.printed)

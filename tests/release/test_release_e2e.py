@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from fwenv.config import Config, load_config
+from fwenv.engine import Engine
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
 from fwenv.release.attest import attest
@@ -143,7 +144,7 @@ def test_second_signer_attests_and_verify_prints_both(released, engine, builder,
     opts = _opts(builder, "0.1.0", signer=Signer("gpg", gnupghome["bob"]))
     res = attest(cfg, Runner(), engine, opts, sigs)
     assert res["signer"] == "bob" and res["sums"] == result["sums"]
-    out = verify(cfg, Runner(), None, version="0.1.0", sigs_dir=sigs)
+    out = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=sigs)
     assert out["ok"], out["lines"]
     assert [ln.split(" (")[0] for ln in out["lines"]] == [
         "verified: release 0.1.0", "verified: alice", "verified: bob"]
@@ -161,7 +162,7 @@ def test_tampering_is_caught(released, gnupghome, tmp_path: Path) -> None:
         b = f.read(1)
         f.seek(1000)
         f.write(bytes([b[0] ^ 1]))
-    out = verify(cfg, Runner(), None, version="0.1.0", sigs_dir=None,
+    out = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=None,
                  release_dir=work / "0.1.0")
     assert not out["ok"]
     assert out["lines"] == [f"differs: release 0.1.0 ({archive.name}: sha256 differs from "
@@ -172,14 +173,14 @@ def test_tampering_is_caught(released, gnupghome, tmp_path: Path) -> None:
         text = (bob / SUMS).read_text().splitlines()
         text[0] = "0" * 64 + text[0][64:]
         (bob / SUMS).write_text("\n".join(text) + "\n")
-        lines = verify(cfg, Runner(), None, version="0.1.0", sigs_dir=work / "sigs",
+        lines = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=work / "sigs",
                        release_dir=Path(result["release_dir"]))["lines"]
         assert any(ln.startswith("bad signature: bob (BAD gpg signature") for ln in lines)
 
     alice = work / "sigs" / "0.1.0" / "alice" / "SHA256SUMS.asc"  # one signature
     alice.write_text(alice.read_text().replace("=", "A", 1) if "=" in alice.read_text()
                      else "garbage")
-    res = verify(cfg, Runner(), None, version="0.1.0", sigs_dir=work / "sigs",
+    res = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=work / "sigs",
                  release_dir=Path(result["release_dir"]))
     assert not res["ok"]
     assert any(ln.startswith("bad signature: alice") for ln in res["lines"])
