@@ -176,7 +176,7 @@ def _run_guix(session: GuixSession, argv: list[str], opts: PackOptions, shown: s
     return lines[-1]
 
 
-def _inputs(cfg: Config, opts: PackOptions, builder_id: str) -> dict[str, Any]:
+def _inputs(opts: PackOptions, builder_id: str) -> dict[str, Any]:
     chan = Path(opts.channels) if opts.channels else None
     return {
         "builder_content_digest": builder_id,
@@ -254,7 +254,7 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
     shown_ch = _rel(cfg, Path(opts.channels)) if opts.channels else ""
     channels = parse_channels(Path(opts.channels), shown_ch) if opts.channels else []
     builder_id = _builder_id(runner, engine, builder_image)
-    inputs = _inputs(cfg, opts, builder_id)
+    inputs = _inputs(opts, builder_id)
     inputs_digest = digest(inputs)
 
     if not opts.force and not runner.dry_run:

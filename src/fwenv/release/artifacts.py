@@ -45,7 +45,7 @@ class Artifacts:
     firmware: dict[str, Any]
 
 
-def guix_query_packages(cfg: Config, runner: Runner, engine: Engine,
+def guix_query_packages(runner: Runner, engine: Engine,
                         spec: BuildSpec) -> list[dict[str, Any]]:
     """Run GUIX_QUERY in a builder over the pack's manifest, with the same Guix (time-machine
     or the builder's own) and load path: name/version/license/source of every package.
@@ -88,13 +88,13 @@ def make_artifacts(cfg: Config, runner: Runner, engine: Engine, spec: BuildSpec,
         (".tar.gz", ".tar.xz", ".tar.zst", ".tar.bz2")) else tarball.suffix
     archive = f"{cfg.env_image}-{version}{ext}"
     if runner.dry_run:
-        guix_query_packages(cfg, runner, engine, spec)
+        guix_query_packages(runner, engine, spec)
         runner.show(f"# place {tarball.name} as {archive}, write {SBOM_NAME} and {SUMS}")
         return Artifacts(directory, archive, {}, pack, "", [], firmware)
     directory.mkdir(parents=True, exist_ok=True)
     _link_or_copy(tarball, directory / archive)
     digests = image_digests(directory / archive)
-    packages = guix_query_packages(cfg, runner, engine, spec)
+    packages = guix_query_packages(runner, engine, spec)
     sbom = build_sbom(image_name=cfg.env_image, version=version,
                       store_items=store_items(directory / archive), packages=packages,
                       pack_sha256=pack.sha256, image_id=digests.image_id,
