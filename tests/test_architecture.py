@@ -7,6 +7,7 @@ may use the ones before it) → ground (config, engine, recording, plan, fsutil,
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,15 @@ def test_at_most_eight_parameters() -> None:
                 if n > MAX_PARAMS:
                     wide.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n})")
     assert not wide, wide
+
+
+def test_the_data_the_library_reads_is_where_it_reads_it() -> None:
+    from fwenv.guix import provenance
+
+    assert provenance.SCHEMA_PATH.is_file()
+    scripts = sorted(p.relative_to(SRC) for p in SRC.glob("*/scripts/*"))
+    assert scripts, "no container scripts found"
+    for path in SOURCES:  # every script(__package__, NAME) names a file that exists
+        text = path.read_text(encoding="utf-8")
+        for name in re.findall(r'script\(__package__, "([^"]+)"\)', text):
+            assert (path.parent / "scripts" / name).is_file(), f"{path.name}: {name}"
