@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import importlib.resources
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -41,18 +42,27 @@ def _disk_full(path: Path, e: OSError) -> FwenvError:
     return FwenvError(f"disk full while writing {path}: free space on {path.parent} and retry")
 
 
+# Temporaries are `.<name>.<pid>.<random>.tmp`: the pid tells a dead run's leftovers from a live one's.
+_TEMP_PID = re.compile(r"\.(\d+)\.[^.]+\.tmp$")
+
+
+def make_temp(directory: Path, name: str, *, is_dir: bool = False) -> Path:
+    """A new temporary file (0644) or directory (0700) in `directory`, named after this process."""
+    prefix, suffix = f".{name}.{os.getpid()}.", ".tmp"
+    if is_dir:
+        return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=directory))
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
+    os.fchmod(fd, 0o644)
+    os.close(fd)
+    return Path(path)
+
+
 @contextlib.contextmanager
 def atomic_path(final: Path, *, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling of `final`; rename it into place only if the block succeeds."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-        os.fchmod(fd, 0o644)
-        os.close(fd)
-        tmp = Path(name)
+    tmp = make_temp(final.parent, final.name, is_dir=directory)
     try:
         yield tmp
         if directory and final.exists():
@@ -82,17 +92,44 @@ def remove(path: Path) -> None:
             path.unlink()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def clean_stale_temps(directory: Path) -> None:
-    """Remove `.name.*.tmp` leftovers of a killed run (only ours: the lock is held)."""
+    """Remove the `.name.<pid>.*.tmp` leftovers of runs that are dead; a live run's are kept."""
     if directory.is_dir():
         for p in directory.glob(".*.tmp"):
-            remove(p)
+            m = _TEMP_PID.search(p.name)
+            if m and not _alive(int(m.group(1))):
+                remove(p)
+
+
+# Output dirs this process holds, with their nesting depth: env.build holds output/ and calls
+# guix.base, which takes the same lock; flock on a second descriptor would refuse our own run.
+_held: dict[Path, int] = {}
 
 
 @contextlib.contextmanager
 def output_lock(directory: Path) -> Iterator[None]:
-    """Hold an exclusive lock on an output dir; a second run fails at once with a clear line."""
+    """Hold an exclusive lock on an output dir; another run fails at once with a clear line.
+
+    Re-entrant within a process: a step nested in another under the same lock just proceeds."""
     directory.mkdir(parents=True, exist_ok=True)
+    key = directory.resolve()
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     path = directory / ".fwenv.lock"
     with open(path, "a+") as f:
         try:
@@ -101,10 +138,12 @@ def output_lock(directory: Path) -> Iterator[None]:
             raise FwenvError(
                 f"another fwenv run holds {path}: wait for it to finish (or kill it) and retry"
             ) from None
+        _held[key] = 1
         try:
             clean_stale_temps(directory)
             yield
         finally:
+            del _held[key]
             fcntl.flock(f, fcntl.LOCK_UN)
 
 

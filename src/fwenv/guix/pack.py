@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 import socket
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from urllib.parse import urlparse
 from ..config import Config
 from ..engine import Engine
 from ..errors import FwenvError
-from ..fsutil import remove, script, sha256_file, write_text_atomic
+from ..fsutil import make_temp, output_lock, remove, script, sha256_file, write_text_atomic
 from ..plan import Runner
 from ..recording import RecordingEngine
 from .builder import default_builder
@@ -245,8 +244,18 @@ def pack_derivation(cfg: Config, runner: Runner, engine: Engine, builder_image: 
 
 def build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
                opts: PackOptions) -> PackResult:
-    """Build the pack into cfg.output_dir, atomically, with provenance; skip if up to date."""
+    """Build the pack into cfg.output_dir, atomically, with provenance; skip if up to date.
+
+    Holds the output dir's lock: a concurrent env.import or second pack fails at once."""
     check_options(opts)
+    if runner.dry_run:
+        return _build_pack(cfg, runner, engine, builder_image, opts)
+    with output_lock(cfg.output_dir):
+        return _build_pack(cfg, runner, engine, builder_image, opts)
+
+
+def _build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
+                opts: PackOptions) -> PackResult:
     out = cfg.output_dir
     name = opts.pack_name()
     tarball = out / (name + COMPRESSORS[opts.compressor])
@@ -276,7 +285,7 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
     argv = guix_argv(opts)
     shown_mf = _rel(cfg, Path(opts.manifest))
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out))
+    work = make_temp(out, name, is_dir=True)
     try:
         os.chmod(work, 0o777)  # written by the container's root
         spec = daemon_spec(builder_image, opts.daemon_mode, mounts=pack_mounts(opts, work, volume),

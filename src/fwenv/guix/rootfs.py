@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 from ..config import Config, check_image_ref, load_toml
 from ..engine import Engine
 from ..errors import FwenvError
-from ..fsutil import atomic_path, free_bytes, output_lock, sha256_file, write_text_atomic
+from ..fsutil import atomic_path, free_bytes, make_temp, output_lock, sha256_file, write_text_atomic
 from ..plan import Runner
 
 RECIPE_FORMAT = 1  # bump when the pipeline below changes what ends up in the tarball
@@ -240,10 +239,10 @@ def _dry_path(path: Path) -> Iterator[Path]:
 @contextmanager
 def _workdir(out: Path, runner: Runner) -> Iterator[Path]:
     if runner.dry_run:
-        yield out / ".rootfs-XXXX.tmp"
+        yield out / ".rootfs.PID.XXXX.tmp"
         return
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".rootfs-", suffix=".tmp", dir=out))
+    work = make_temp(out, "rootfs", is_dir=True)
     try:
         yield work
     finally:
