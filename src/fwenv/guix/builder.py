@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
 import urllib.error
 import urllib.request
@@ -25,6 +24,7 @@ from ..fsutil import atomic_path, sha256_file
 from ..plan import Runner
 from .daemon import daemon_spec
 from .rootfs import ImageResult, RootfsRecipe, build_image, chroot, recipe_from_toml
+from .sigcheck import gpg_verify
 
 RECIPES = ("debian", "binary")
 BUILD_USERS = 10
@@ -178,20 +178,28 @@ def _check_sha(path: Path, pin: BinaryPin, remove: bool = False) -> None:
 
 
 def _check_signature(pin: BinaryPin, tarball: Path, runner: Runner) -> None:
-    """gpg --verify against the pinned fingerprint, in a throwaway GNUPGHOME."""
+    """The pinned signer's key, fetched into a throwaway GNUPGHOME, must have signed the tarball."""
     sig = tarball.with_name(tarball.name + ".sig")
     _download(pin.url + ".sig", sig)
-    with tempfile.TemporaryDirectory() as home:
-        runner.run(["gpg", "--homedir", home, "--batch", "--keyserver", "hkps://keys.openpgp.org",
-                     "--recv-keys", pin.signing_key], what="gpg --recv-keys",
-                   fix="the signing key could not be fetched")
-        status = subprocess.run(  # noqa: S603 (fixed argv)
-            ["gpg", "--homedir", home, "--batch", "--status-fd", "1", "--verify", str(sig), str(tarball)],
-            capture_output=True, text=True,
-        ).stdout
-    sig.unlink(missing_ok=True)
-    if f"VALIDSIG {pin.signing_key}" not in status and f" {pin.signing_key} " not in status:
-        raise FwenvError(f"{tarball.name}: no valid signature by {pin.signing_key}: refusing it")
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            runner.run(["gpg", "--homedir", home, "--batch", "--keyserver", "hkps://keys.openpgp.org",
+                        "--recv-keys", pin.signing_key], what="gpg --recv-keys",
+                       fix="the signing key could not be fetched")
+            keyfile = Path(home) / "signer.gpg"
+            runner.run(["gpg", "--homedir", home, "--batch", "--yes", "--output", str(keyfile),
+                        "--export", pin.signing_key], what="gpg --export")
+            check_tarball_signature(tarball, sig, keyfile, pin.signing_key)
+    finally:
+        sig.unlink(missing_ok=True)
+
+
+def check_tarball_signature(tarball: Path, sig: Path, keyfile: Path, fingerprint: str) -> None:
+    """gpgv with only `keyfile`; the signature must be good, unexpired, unrevoked, by `fingerprint`."""
+    verdict = gpg_verify(tarball, sig, keyfile, fingerprint=fingerprint)
+    if not verdict.ok:
+        raise FwenvError(f"{tarball.name}: {verdict.reason}: refusing it "
+                         f"(the pinned signer is {fingerprint})")
 
 
 def builder_ref(cfg: Config, engine: Engine, image: str | None = None) -> str:
