@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -22,17 +24,47 @@ COMMON_HELP = {
 }
 
 
+# What to do about an OSError that reached a task, by errno.
+_OS_FIX = {
+    errno.EACCES: "permission denied: run as a user who may use it, or fix its permissions",
+    errno.EPERM: "operation not permitted: run as root (scripts/setup CMD does) or fix permissions",
+    errno.EROFS: "read-only file system: choose a writable place (FWENV_OUTPUT_DIR)",
+    errno.EISDIR: "is a directory: pass a file",
+    errno.ENOTDIR: "not a directory: check the path",
+    errno.ENOENT: "not found: check the path",
+    errno.ENOSPC: "disk full: free space and retry",
+}
+
+
+def one_line(e: OSError) -> str:
+    where = e.filename if e.filename is not None else ""
+    fix = _OS_FIX.get(e.errno or 0, f"{e.strerror or e}: check the path and retry")
+    return f"{where}: {fix}" if where else fix
+
+
 def fwtask(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn FwenvError (and Ctrl-C) into one line on stderr and a non-zero exit."""
+    """Turn every failure into one line on stderr and a non-zero exit (FWENV_DEBUG=1: traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = os.environ.get("FWENV_DEBUG") == "1"
         try:
             return func(*args, **kwargs)
         except FwenvError as e:
+            if debug:
+                raise
             raise Exit(f"error: {e}", code=1) from None
         except KeyboardInterrupt:
             raise Exit("interrupted: nothing was left half-written", code=130) from None
+        except BrokenPipeError:
+            # the reader went away (`invoke firmware.list --json | head`): stop quietly, as
+            # a program killed by SIGPIPE does
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise Exit(code=141) from None
+        except OSError as e:
+            if debug:
+                raise
+            raise Exit(f"error: {one_line(e)}", code=1) from None
 
     return wrapper
 
