@@ -1,7 +1,7 @@
 """The import rule and the size limits of docs/architecture.md, read from the source (no engine).
 
 Layers: tasks (fwtasks/) → steps (fwenv.guix → fwenv.env → fwenv.firmware → fwenv.release, each
-may use the ones before it) → ground (config, engine, recording, plan, fsutil, errors).
+may use the ones before it) → ground (config, engine, recording, plan, fsutil, errors, sigcheck).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "fwenv"
-GROUND = {"config", "engine", "recording", "plan", "fsutil", "errors"}
+GROUND = {"config", "engine", "recording", "plan", "fsutil", "errors", "sigcheck"}
 STEPS = ["guix", "env", "firmware", "release"]  # each may import the ones before it
 MAX_PARAMS = 8
 MAX_LINES = 400

@@ -182,7 +182,7 @@ def test_gnupghome_of_the_user_is_untouched(alice: Key, data: Path, tmp_path: Pa
 
 # -- the binary builder recipe's tarball check (issue: trust) --------------------------------------
 def test_binary_recipe_tarball_check_refuses_each_bad_kind(tmp_path: Path, alice: Key) -> None:
-    from fwenv.builder import check_tarball_signature
+    from fwenv.guix.builder import check_tarball_signature
 
     tarball = tmp_path / "guix-binary-1.4.0.x86_64-linux.tar.xz"
     tarball.write_bytes(b"tarball")

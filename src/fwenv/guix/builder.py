@@ -22,9 +22,9 @@ from ..engine import Engine, run_interactive
 from ..errors import FwenvError
 from ..fsutil import atomic_path, sha256_file
 from ..plan import Runner
+from ..sigcheck import gpg_verify
 from .daemon import daemon_spec
 from .rootfs import ImageResult, RootfsRecipe, build_image, chroot, recipe_from_toml
-from .sigcheck import gpg_verify
 
 RECIPES = ("debian", "binary")
 BUILD_USERS = 10
