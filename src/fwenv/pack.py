@@ -47,6 +47,7 @@ IN_LOAD = "/fwenv/load-path"
 IN_OUT = "/fwenv/out"
 STORE_LABEL = "org.fwenv.role"
 STORE_ROLE = "guix-store"
+_PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 
 # Reads every form of a file: Guile reports syntax errors as FILE:LINE:COL.
 _READ_ALL = ("(let ((p (open-input-file (cadr (command-line)))))"
@@ -140,9 +141,14 @@ def check_options(opts: PackOptions) -> None:
     if opts.time_machine and opts.channels is None:
         raise FwenvError("guix time-machine needs channels: pass --channels FILE "
                          "or --no-time-machine")
-    name = opts.pack_name()
-    if not name or not all(c.isalnum() or c in "._-" for c in name) or name[0] in "._-":
+    check_pack_name(opts.pack_name())
+
+
+def check_pack_name(name: str) -> str:
+    """ASCII letters, digits, '.', '_', '-' (not first); no look-alikes, no paths."""
+    if not _PACK_NAME.match(name):
         raise FwenvError(f"invalid pack name {name!r}: use letters, digits, '.', '_', '-'")
+    return name
 
 
 def guix_argv(opts: PackOptions, *, derivation_only: bool = False) -> list[str]:
@@ -406,26 +412,8 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
         if not packed.is_file():
             raise FwenvError(f"guix pack gave no tarball at {store_path}: rerun with -v")
         sha = sha256_file(packed)
-        record = {
-            "schema": SCHEMA_ID,
-            "name": name,
-            "format": opts.format,
-            "compressor": opts.compressor,
-            "tarball": {"file": tarball.name, "sha256": sha, "size": packed.stat().st_size},
-            "derivation": drv,
-            "store_path": store_path,
-            "guix": {"version": version, "time_machine": opts.time_machine,
-                     "channels": channels, "channels_file": shown_ch or None,
-                     "channels_sha256": inputs["channels"]},
-            "manifest": {"file": shown_mf, "sha256": inputs["manifest"]},
-            "load_path": [{"dir": _rel(cfg, Path(d)), "sha256": h}
-                          for d, h in zip(opts.load_path, inputs["load_path"], strict=False)],
-            "builder": {"image": builder_image, "content_digest": builder_id,
-                        "recipe": opts.recipe},
-            "command": argv,
-            "options": _recorded_options(opts),
-            "inputs_digest": inputs_digest,
-        }
+        record = pack_record(cfg, opts, builder_image, inputs, channels, tarball.name, sha,
+                             packed.stat().st_size, version, drv, store_path)
         prov.unlink(missing_ok=True)  # never leave a provenance that names another tarball
         os.chmod(packed, 0o644)
         os.replace(packed, tarball)
@@ -433,6 +421,34 @@ def build_pack(cfg: Config, runner: Runner, engine: Engine | None, builder_image
         remove(work)
     write_text_atomic(prov, dumps(record))
     return PackResult(tarball, prov, sha, drv, store_path, False, record)
+
+
+def pack_record(cfg: Config, opts: PackOptions, builder_image: str, inputs: dict[str, Any],
+                channels: list[dict[str, str]], tarball_name: str, sha: str, size: int,
+                version: str, drv: str, store_path: str) -> dict[str, Any]:
+    """The provenance record of a built pack: inputs by digest and project-relative name only
+    (an input outside the project is recorded by its file name, never a host path)."""
+    return {
+        "schema": SCHEMA_ID,
+        "name": opts.pack_name(),
+        "format": opts.format,
+        "compressor": opts.compressor,
+        "tarball": {"file": tarball_name, "sha256": sha, "size": size},
+        "derivation": drv,
+        "store_path": store_path,
+        "guix": {"version": version, "time_machine": opts.time_machine,
+                 "channels": channels,
+                 "channels_file": _rel(cfg, Path(opts.channels)) if opts.channels else None,
+                 "channels_sha256": inputs["channels"]},
+        "manifest": {"file": _rel(cfg, Path(opts.manifest)), "sha256": inputs["manifest"]},
+        "load_path": [{"dir": _rel(cfg, Path(d)), "sha256": h}
+                      for d, h in zip(opts.load_path, inputs["load_path"], strict=False)],
+        "builder": {"image": builder_image, "content_digest": inputs["builder_content_digest"],
+                    "recipe": opts.recipe},
+        "command": guix_argv(opts),
+        "options": _recorded_options(opts),
+        "inputs_digest": digest(inputs),
+    }
 
 
 def _pack_in(s: GuixSession, opts: PackOptions, argv: list[str], shown_ch: str,

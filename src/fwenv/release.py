@@ -54,7 +54,7 @@ from .verify import (
 
 SBOM_NAME = "sbom.cdx.json"
 PROVENANCE = "provenance.json"
-_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$")
+_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}\Z")  # \Z: no trailing newline
 GIB = 1 << 30
 
 # Test hook type: called with the second build's archive before the comparison.
@@ -347,7 +347,7 @@ def write_attestation(runner: Runner, sigs_dir: Path, version: str, signer_name:
                       signer: Signer, sums: dict[str, str]) -> Path:
     """DIR/<V>/<signer>/SHA256SUMS + signature; refuse to overwrite a differing one."""
     check_version(version)
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$", signer_name):
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z", signer_name):
         raise FwenvError(f"bad signer name {signer_name!r}: letters, digits, '.', '_', '+', '-'")
     target = sigs_dir / version / signer_name
     text = sums_text(sums)

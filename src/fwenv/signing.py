@@ -20,8 +20,8 @@ from .plan import Runner
 
 SSH_NAMESPACE = "fwenv-release"
 SUMS = "SHA256SUMS"
-_SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](\S(?:.*\S)?)$")
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+_SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](\S(?:.*\S)?)\Z")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z")
 
 
 # -- SHA256SUMS ----------------------------------------------------------------------------------
