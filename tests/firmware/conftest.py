@@ -16,11 +16,14 @@ from fwenv.config import Config
 from fwenv.engine import Engine
 from fwenv.plan import Runner
 
-from ..conftest import unique
-
 REPO = Path(__file__).resolve().parents[2]
 SHARED_CACHE = (REPO / ".." / "shared" / "cache").resolve()
 TEST_STANDIN = "fwenv-test-toolchain-standin"
+
+
+def unique(base: str) -> str:
+    """tests/conftest.py's unique() (this package cannot import it): `base-<run>`."""
+    return f"{base}-{os.environ['FWENV_TEST_RUN']}"
 
 
 def make_cfg(root: Path, cache: Path, **firmware: object) -> Config:
