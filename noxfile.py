@@ -57,3 +57,30 @@ def firmware(session: nox.Session, target: str) -> None:
         image = ["--image", args[i + 1]]
     session.install("-e", ".")
     session.run("invoke", "firmware.build", "--target", target, "--boot-if-qemu", *image)
+
+
+# --- mutation testing -------------------------------------------------------------------------
+# What is mutated: [tool.mutmut] only_mutate (whole modules: verify, signing, provenance, fsutil,
+# config) narrowed here for the modules that also drive engines and chroots to the functions that
+# decide trust or reproducibility. Tests: the engine-free suites ([tool.mutmut]). Survivors are
+# printed; the score is killed / (all mutants of these functions).
+MUTANT_GLOBS = [
+    "fwenv.verify.*", "fwenv.signing.*", "fwenv.provenance.*", "fwenv.fsutil.*",
+    "fwenv.config.x_check_image_ref_*",
+    "fwenv.rootfs.x_tar_argv_*", "fwenv.rootfs.x_clean_rootfs_*", "fwenv.rootfs.xǁRootfsRecipeǁ*",
+    "fwenv.rootfs.x__display_*", "fwenv.rootfs.x__upstream_*",
+    "fwenv.release.x_check_version_*",
+    "fwenv.pack.x_check_pack_name_*", "fwenv.pack.x__rel_*", "fwenv.pack.x_pack_record_*",
+    "fwenv.pack.x__inputs_*", "fwenv.pack.x__recorded_options_*",
+    "fwenv.importer.x_verify_pack_*", "fwenv.importer.x_docker_pack_digests_*",
+    "fwenv.importer.x_tarball_layer_digest_*",
+]
+
+
+@nox.session
+def mutants(session: nox.Session) -> None:
+    """Mutation testing (mutmut) of the trust/reproducibility code against the fast tests."""
+    session.install("-e", ".[dev]")
+    session.run("rm", "-rf", "mutants", external=True)
+    session.run("mutmut", "run", *(session.posargs or MUTANT_GLOBS))
+    session.run("python", "scripts/mutants_report.py", *(session.posargs or MUTANT_GLOBS))

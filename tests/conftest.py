@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from fwenv.builder import build_builder
 from fwenv.config import Config, load_config
@@ -35,6 +36,12 @@ UNIT_DIR = Path(__file__).resolve().parent / "unit"
 CI = os.environ.get("FWENV_CI") == "1"
 # Unique per session: every image/volume/container/tag/repo a test makes carries it.
 RUN = os.environ.setdefault("FWENV_TEST_RUN", secrets.token_hex(3))
+
+
+# Property tests are deterministic (the same examples every run: CI and mutation testing must
+# not flicker) and have no per-example deadline (tests never assert on wall time).
+settings.register_profile("fwenv", deadline=None, derandomize=True, database=None)
+settings.load_profile("fwenv")
 
 
 def unique(base: str) -> str:
@@ -64,7 +71,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if Path(str(item.path)).is_relative_to(UNIT_DIR):
             item.add_marker(pytest.mark.unit)
-    config.stash[_ENGINE_TESTS] = any(not Path(str(i.path)).is_relative_to(UNIT_DIR) for i in items)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -78,7 +84,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 
 
 # -- pre-existing engine state ----------------------------------------------------------------------
-_ENGINE_TESTS = pytest.StashKey[bool]()
 _STATE = pytest.StashKey[dict[str, Any]]()
 SENTINEL_LABEL = "org.fwenv.test-sentinel"
 
@@ -121,9 +126,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_STATE] = {}
 
 
+def _uses_engine(item: pytest.Item) -> bool:
+    """The engine fixture, directly or through another fixture, or marked integration."""
+    return "engine" in getattr(item, "fixturenames", ()) or bool(item.get_closest_marker("integration"))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if not session.config.stash.get(_ENGINE_TESTS, False) or session.config.option.collectonly:
-        return  # unit-only runs never ask the engine (other runs may be using it)
+    # Runs without engine tests (unit runs, mutation testing) never ask the engine: others may
+    # be using it, and they hold no lock.
+    if (session.config.option.collectonly or "MUTANT_UNDER_TEST" in os.environ
+            or not any(_uses_engine(i) for i in session.items)):
+        return
     try:
         engine = Engine.connect()
     except FwenvError as e:
