@@ -21,7 +21,11 @@ def _tar_bytes(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
         for name, data in members.items():
-            info = tarfile.TarInfo(name)
+            info = tarfile.TarInfo(name.rstrip("/"))
+            if name.endswith("/"):  # a directory member, as guix packs have
+                info.type = tarfile.DIRTYPE
+                tf.addfile(info)
+                continue
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
     return buf.getvalue()
@@ -31,8 +35,8 @@ def _docker_pack(path: Path, layer: bytes, diff_id: str | None = None, compress=
                  manifest: bytes | None = None) -> tuple[Path, str, str]:
     real = "sha256:" + hashlib.sha256(layer).hexdigest()
     config = json.dumps({"rootfs": {"type": "layers", "diff_ids": [diff_id or real]}}).encode()
-    members = {"abc/layer.tar": layer, "config.json": config,
-               "manifest.json": manifest or b'[{"Config": "config.json", "Layers": ["abc/layer.tar"]}]'}
+    members = {"./abc/": b"", "./abc/layer.tar": layer, "./config.json": config,
+               "./manifest.json": manifest or b'[{"Config": "config.json", "Layers": ["abc/layer.tar"]}]'}
     path.write_bytes(compress(_tar_bytes(members)))
     return path, "sha256:" + hashlib.sha256(config).hexdigest(), real
 
@@ -54,10 +58,16 @@ def test_a_layer_that_differs_from_its_diff_id_is_damaged(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("manifest", [b"[]", b"{}", b'[{"Config": "absent.json", "Layers": []}]',
-                                      b'[{"Config": "config.json", "Layers": ["absent.tar"]}]', b"not json"])
+                                      b'[{"Config": "config.json", "Layers": ["absent.tar"]}]'])
 def test_a_pack_without_a_valid_manifest_is_damaged(tmp_path: Path, manifest: bytes) -> None:
     pack, _, _ = _docker_pack(tmp_path / "p.tar.gz", LAYER, manifest=manifest)
-    with pytest.raises(FwenvError, match="damaged"):
+    with pytest.raises(FwenvError, match=r"damaged \(no valid manifest.json/config\): rebuild it"):
+        docker_pack_digests(pack)
+
+
+def test_a_manifest_that_is_not_json_is_damaged(tmp_path: Path) -> None:
+    pack, _, _ = _docker_pack(tmp_path / "p.tar.gz", LAYER, manifest=b"not json")
+    with pytest.raises(FwenvError, match=r"damaged \(Expecting value"):
         docker_pack_digests(pack)
 
 
@@ -65,8 +75,10 @@ def test_a_truncated_pack_is_damaged(tmp_path: Path) -> None:
     pack, _, _ = _docker_pack(tmp_path / "p.tar.gz", LAYER * 50)
     pack.write_bytes(pack.read_bytes()[: pack.stat().st_size // 2])
     for check in (docker_pack_digests, tarball_layer_digest):
-        with pytest.raises(FwenvError, match="damaged"):
+        with pytest.raises(FwenvError, match="damaged") as e:
             check(pack)
+        reason = str(e.value).split("damaged (", 1)[1].split("): rebuild", 1)[0]
+        assert reason not in ("", "None"), "the reason names the error"
 
 
 @pytest.mark.parametrize("compress,suffix", [(gzip.compress, ".tar.gz"), (lzma.compress, ".tar.xz"),

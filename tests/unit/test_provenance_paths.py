@@ -118,3 +118,36 @@ def test_channels_defaults_and_line_numbers(tmp_path: Path) -> None:
     ("p.bin", "p.bin.provenance.json")])
 def test_provenance_path(name: str, expected: str) -> None:
     assert provenance_path(Path("/o") / name) == Path("/o") / expected
+
+
+def test_recorded_inputs_are_exactly_these(tmp_path: Path) -> None:
+    from fwenv.fsutil import sha256_file
+    from fwenv.pack import guix_argv
+    from fwenv.provenance import digest, tree_sha256
+
+    opts = _inputs_in(tmp_path / "in")
+    cfg = Config(root=tmp_path, data={})
+    inputs = _inputs(cfg, opts, "sha256:" + "1" * 64)
+    assert inputs == {"builder_content_digest": "sha256:" + "1" * 64,
+                      "manifest": sha256_file(opts.manifest), "channels": sha256_file(opts.channels),
+                      "load_path": [tree_sha256(opts.load_path[0])], "argv": guix_argv(opts),
+                      "recipe": "debian"}
+    record = _record(tmp_path, opts)
+    assert record["inputs_digest"] == digest(inputs)
+    assert record["builder"] == {"image": "guix-pack-builder:1.5.0", "content_digest": "sha256:" + "1" * 64,
+                                 "recipe": "debian"}
+    assert "manifest" not in record["options"] and "force" not in record["options"]
+    assert record["options"]["symlinks"] == list(opts.symlinks)
+
+
+def test_no_channels_file_is_recorded_as_none(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    opts = replace(_inputs_in(tmp_path / "in"), channels=None, time_machine=False)
+    cfg = Config(root=tmp_path, data={})
+    inputs = _inputs(cfg, opts, "sha256:" + "1" * 64)
+    assert inputs["channels"] is None
+    rec = pack_record(cfg, opts, "b:1", inputs, [], "p.tar.gz", "2" * 64, 1, "1.5.0", "d.drv", "/gnu/store/x")
+    assert rec["guix"]["channels_file"] is None and rec["guix"]["channels_sha256"] is None
+    (tmp_path / "in" / "channels.scm").unlink()
+    assert _inputs(cfg, replace(opts, channels=tmp_path / "in" / "channels.scm"), "x")["channels"] is None
