@@ -19,7 +19,7 @@ def _info(name: str, *, kind: bytes = tarfile.REGTYPE, data: bytes = b"", mode: 
           uid: int = 0, link: str = "") -> tuple[tarfile.TarInfo, bytes]:
     info = tarfile.TarInfo(name)
     info.type, info.mode, info.uid, info.gid, info.linkname = kind, mode, uid, uid, link
-    info.size = len(data) if kind == tarfile.REGTYPE else 0
+    info.size = len(data) if kind in (tarfile.REGTYPE, tarfile.AREGTYPE) else 0
     return info, data
 
 
@@ -129,3 +129,33 @@ def test_image_digests_refuse_a_plain_tarball(tmp_path: Path) -> None:
     (tmp_path / "junk.tar").write_bytes(b"junk" * 100)
     with pytest.raises(FwenvError, match="not a readable tar archive"):
         compare_archives(tmp_path / "junk.tar", tmp_path / "p.tar")
+
+
+def _image2(path: Path, layers: dict[str, bytes]) -> Path:
+    manifest = json.dumps([{"Config": "c.json", "Layers": [f"{d}/layer.tar" for d in layers]}]).encode()
+    _tar([_info("manifest.json", data=manifest), _info("c.json", data=b"{}"),
+          *(_info(f"{d}/layer.tar", data=data) for d, data in layers.items())], path)
+    return path
+
+
+def test_every_layer_pair_is_compared_and_missing_layers_are_named(tmp_path: Path) -> None:
+    base, other = _layer(), _layer(bin=_info(f"{STORE}/bin/hello", data=b"HELLO", mode=0o555))
+    a = _image2(tmp_path / "a.tar", {"l1": base, "l2": base})
+    b = _image2(tmp_path / "b.tar", {"l1": base, "l2x": other})
+    last = compare_archives(a, b)[-1]
+    assert last == f"layer l2/layer.tar vs l2x/layer.tar: {STORE}/bin/hello: content differs"
+    one = _image2(tmp_path / "one.tar", {"l1": other})
+    assert compare_archives(a, one) == [  # 2 layers vs 1: pairs stop at the shorter list
+        "l1/layer.tar: content differs", "l2/layer.tar: only in the first build",
+        "manifest.json: size 66 vs 50, content differs",
+        f"layer l1/layer.tar: {STORE}/bin/hello: content differs"]
+    gone = tmp_path / "gone.tar"  # a manifest naming a layer the archive does not hold
+    _tar([_info("manifest.json", data=b'[{"Layers": ["gone/layer.tar"]}]')], gone)
+    assert compare_archives(a, gone)[-1] == "manifest.json: size 66 vs 32, content differs"
+
+
+def test_old_style_regular_file_type_is_a_file(tmp_path: Path) -> None:
+    _tar([_info("f", data=b"x")], tmp_path / "a.tar")
+    _tar([_info("f", kind=tarfile.AREGTYPE, data=b"x")], tmp_path / "b.tar")
+    assert compare_archives(tmp_path / "a.tar", tmp_path / "b.tar") == [
+        "archives differ only in compression or tar padding (members identical)"]

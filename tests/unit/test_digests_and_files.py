@@ -127,17 +127,23 @@ def test_remove(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"] and (tmp_path / "keep" / "k").exists()
 
 
-def test_clean_rootfs_shadow_fields_and_dry_run(tmp_path: Path) -> None:
+def test_clean_rootfs_shadow_fields_and_dry_run(tmp_path: Path, capsys) -> None:
+    from fwenv.rootfs import CLEANUP
+
     r = tmp_path / "rootfs"
     (r / "etc").mkdir(parents=True)
+    (r / "var" / "log").mkdir(parents=True)
+    (r / "var" / "log" / "dpkg.log").write_text("when")
     (r / "etc" / "machine-id").write_text("id")
     (r / "etc" / "shadow").write_text("a:b:c\nshort:x\nroot:*:20419:0:99999:7:::\n")
-    dry = Runner(dry_run=True)
-    clean_rootfs(r, dry)
+    clean_rootfs(r, Runner(dry_run=True))
+    shown = capsys.readouterr().out
+    assert all(f"rm -rf {r}/{p}" in shown for p in CLEANUP), "every step is shown"
     assert (r / "etc" / "machine-id").exists(), "dry-run changes nothing"
+    assert (r / "var" / "log" / "dpkg.log").exists()
     assert (r / "etc" / "shadow").read_text().startswith("a:b:c\n")
     clean_rootfs(r, Runner())
-    assert not (r / "etc" / "machine-id").exists()
+    assert not (r / "etc" / "machine-id").exists() and not (r / "var" / "log" / "dpkg.log").exists()
     assert (r / "etc" / "shadow").read_text() == "a:b:\nshort:x\nroot:*::0:99999:7:::\n"
 
 
@@ -145,6 +151,7 @@ def test_a_valid_recipe_validates() -> None:
     RECIPE.validate()
     replace(RECIPE, snapshot="20261120T000000Z", mirror="https://deb.debian.org/debian~x").validate()
     replace(RECIPE, packages=("g++", "libc6-dev", "python3.11")).validate()
+    replace(RECIPE, mirror="http://Mirror.Example/Debian").validate()
 
 
 def test_channels_names_urls_and_line_after_a_leading_newline(tmp_path: Path) -> None:

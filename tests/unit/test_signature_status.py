@@ -208,3 +208,30 @@ def test_verify_release_dir(tmp_path: Path, gpg_homes, monkeypatch) -> None:
     assert differs.detail == "env.tar.xz: sha256 differs from SHA256SUMS; sbom.cdx.json: missing"
     (d / "SHA256SUMS.asc").unlink()
     assert verify_release_dir(d).status == "bad signature"
+
+
+def test_verify_release_dir_with_ssh_signatures(tmp_path: Path, ssh_key) -> None:
+    import hashlib
+
+    key, allowed = ssh_key
+    d = tmp_path / "2.0"
+    d.mkdir()
+    (d / "a.rom").write_bytes(b"rom")
+    (d / "SHA256SUMS").write_text(f"{hashlib.sha256(b'rom').hexdigest()}  a.rom\n")
+    _ssh_sign(key, d / "SHA256SUMS")
+    (d / "provenance.json").write_text("{}\n")
+    _ssh_sign(key, d / "provenance.json")
+    assert verify_release_dir(d, allowed).status == "verified"
+    (d / "provenance.json").write_text('{"x": 1}\n')
+    r = verify_release_dir(d, allowed)
+    assert r.status == "bad signature" and r.detail.startswith("provenance.json: BAD ssh signature")
+    assert verify_release_dir(d).detail.startswith("ssh signature but no allowed_signers file")
+
+
+def test_verify_signers_joins_every_difference(tmp_path: Path, gpg_homes, monkeypatch) -> None:
+    from fwenv.verify import verify_signers
+
+    _signed_dir(tmp_path / "3.0" / "alice", gpg_homes, monkeypatch, {"a": b"a", "b": b"b"})
+    base = {"a": "0" * 64, "c": "1" * 64}
+    (r,) = verify_signers(tmp_path, "3.0", base=base)
+    assert (r.status, r.detail) == ("differs", "a differs; b extra; c missing")
