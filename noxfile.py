@@ -77,3 +77,44 @@ def firmware(session: nox.Session, target: str) -> None:
         image = ["--image", args[i + 1]]
     session.install("-e", ".")
     session.run("invoke", "firmware.build", "--target", target, "--boot-if-qemu", *image)
+
+
+# --- mutation testing -------------------------------------------------------------------------
+# What is mutated: [tool.mutmut] only_mutate (whole modules: verify, signing, provenance, fsutil,
+# config) narrowed here for the modules that also drive engines and chroots to the functions that
+# decide trust or reproducibility. Tests: the engine-free suites ([tool.mutmut]). Survivors are
+# printed; the score is killed / (all mutants of these functions).
+MUTANT_GLOBS = [
+    # archive comparison and signed-sums verification (fwenv.release.verify)
+    *(f"fwenv.release.verify.x{f}_*" for f in (
+        "ǁEntryǁdifferences", "__kind", "__hash_stream", "_index_tar", "__diff_index",
+        "_compare_archives", "__layer_names", "_image_digests", "__member", "_store_items",
+        "_check_signed_sums", "_compare_sums", "_verify_signers", "_verify_release_dir")),
+    # SHA256SUMS and signature status (fwenv.release.sign; making signatures is not judged here:
+    # a wrong signer yields a signature that verification refuses)
+    *(f"fwenv.release.sign.x_{f}_*" for f in (
+        "sums_text", "hash_files", "parse_sums", "check_member_name", "check_files",
+        "signature_for", "verify_signature", "_verify_gpg", "gpg_status", "_verify_ssh")),
+    "fwenv.guix.provenance.*",
+    *(f"fwenv.fsutil.x_{f}_*" for f in ("sha256_file", "write_text_atomic", "remove",
+                                         "clean_stale_temps")),
+    "fwenv.config.x_check_image_ref_*",
+    # rootfs normalization: tar flags, cleanup, recipe validation and inputs digest
+    "fwenv.guix.rootfs.x_tar_argv_*", "fwenv.guix.rootfs.x_clean_rootfs_*",
+    "fwenv.guix.rootfs.xǁRootfsRecipeǁ*", "fwenv.guix.rootfs.x__display_*",
+    "fwenv.release.preflight.x_check_version_*",
+    "fwenv.guix.options.x_check_pack_name_*", "fwenv.guix.record.*",
+    *(f"fwenv.sigcheck.x{f}_*" for f in ("_gpg_primary_fingerprint", "__status", "_gpg_verify",
+                                          "__gpg_verdict", "_ssh_fingerprint", "_ssh_verify")),
+    "fwenv.env.importer.x_verify_pack_*", "fwenv.env.importer.x_docker_pack_digests_*",
+    "fwenv.env.importer.x_tarball_layer_digest_*",
+]
+
+
+@nox.session
+def mutants(session: nox.Session) -> None:
+    """Mutation testing (mutmut) of the trust/reproducibility code against the fast tests."""
+    session.install("-e", ".[dev]")
+    session.run("rm", "-rf", "mutants", external=True)
+    session.run("mutmut", "run", *(session.posargs or MUTANT_GLOBS))
+    session.run("python", "scripts/mutants_report.py", *(session.posargs or MUTANT_GLOBS))

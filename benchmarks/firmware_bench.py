@@ -4,8 +4,10 @@
 "Host" = the very same stand-in rootfs (exported from the image) entered with chroot as uid 1000,
 so only the container machinery differs. Both run the identical build script on the same
 pristine tree (copied in, `make defconfig`, `make -jN BUILD_TIMELESS=1`). Rounds alternate.
-Needs root (chroot, bind mounts). Usage:
+Needs root (chroot, bind mounts). Without --image it uses the stand-in toolchain image
+(`invoke firmware.standin`'s recipe, built here if missing, skipped when up to date). Usage:
   .venv/bin/python benchmarks/firmware_bench.py [--image IMG] [--target T] [--rounds N] [--jobs N]
+  [--quick]   (CI: one round, one boot)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from fwenv.config import load_config
 from fwenv.engine import Engine
 from fwenv.firmware import boot as bootmod
-from fwenv.firmware import build as b
+from fwenv.firmware import container as b
 from fwenv.firmware import sources
 from fwenv.firmware.targets import get_target
 from fwenv.fsutil import sha256_file
@@ -82,12 +84,19 @@ def host_build(rootfs: Path, pristine: Path, run: b.BuildRun) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--image", default="fwenv-toolchain-standin:trixie")
+    ap.add_argument("--image", help="toolchain image (default: the stand-in, built if missing)")
     ap.add_argument("--target", default="qemu-q35")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="CI smoke run: one round, one boot")
     a = ap.parse_args()
     cfg, runner, engine = load_config(), Runner(), Engine.connect()
+    if a.quick:
+        a.rounds = 1
+    if a.image is None:
+        from fwenv.firmware.standin import build_standin
+
+        a.image = build_standin(cfg, runner, engine).image
     t = get_target(cfg, a.target)
     b.check_image(engine, runner, a.image)
     pristine = sources.ensure_tree(cfg, runner, t.source)
@@ -111,7 +120,7 @@ def main() -> None:
                 times["host (chroot)"].append(host_build(rootfs, pristine, run))
                 roms["host (chroot)"].add(sha256_file(rootfs / "src" / "build" / b.ROM))
         boots = []
-        for _ in range(3):
+        for _ in range(1 if a.quick else 3):
             res = bootmod.boot_rom(runner, rom_for_boot, t.qemu_machine or "pc", 120)
             boots.append(res.seconds)
     print(f"\nfirmware_bench: {a.target} in {a.image}, -j{a.jobs}, {a.rounds} round(s), "

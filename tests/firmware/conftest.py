@@ -21,6 +21,11 @@ SHARED_CACHE = (REPO / ".." / "shared" / "cache").resolve()
 TEST_STANDIN = "fwenv-test-toolchain-standin"
 
 
+def unique(base: str) -> str:
+    """tests/conftest.py's unique() (this package cannot import it): `base-<run>`."""
+    return f"{base}-{os.environ['FWENV_TEST_RUN']}"
+
+
 def make_cfg(root: Path, cache: Path, **firmware: object) -> Config:
     fw = {
         "cache_dir": str(cache),
@@ -97,8 +102,6 @@ def standin(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _import(engine: Engine, ref: str, files: dict[str, bytes | Path]) -> str:
-    if engine.image(ref) is not None:  # same files every time: import once
-        return ref
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, data in sorted(files.items()):
@@ -113,15 +116,17 @@ def _import(engine: Engine, ref: str, files: dict[str, bytes | Path]) -> str:
 
 
 @pytest.fixture(scope="session")
-def shell_only_image(engine: Engine) -> str:
+def shell_only_image(engine: Engine):
     """An image with /bin/sh (the host's dash and its libraries) and no toolchain."""
     files: dict[str, bytes | Path] = {"bin/sh": Path(os.path.realpath("/bin/dash"))}
     for lib in ("/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"):
         files[lib.lstrip("/")] = Path(os.path.realpath(lib))
-    return _import(engine, "fwenv-test-shell-only:1", files)
+    yield _import(engine, unique("fwenv-test-shell-only") + ":1", files)
+    engine.remove_image(unique("fwenv-test-shell-only") + ":1")
 
 
 @pytest.fixture(scope="session")
-def empty_image(engine: Engine) -> str:
+def empty_image(engine: Engine):
     """An image with nothing to run (no shell at all)."""
-    return _import(engine, "fwenv-test-empty:1", {"etc/empty": b""})
+    yield _import(engine, unique("fwenv-test-empty") + ":1", {"etc/empty": b""})
+    engine.remove_image(unique("fwenv-test-empty") + ":1")

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import unique
+
 MAIN = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 OFFLINE = HERE / "offline"
+ENV_IMAGE = unique("fwenv-test-env")  # never a name a user (or another run) holds
 
 
 def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -23,7 +26,7 @@ def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def project(tmp_path: Path) -> Path:
     """A throw-away fwenv project root (its own output/ and image name)."""
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.fwenv]\noutput_dir = "output"\nenv_image = "fwenv-test-env"\n'
+        f'[tool.fwenv]\noutput_dir = "output"\nenv_image = "{ENV_IMAGE}"\n'
         'env_tag = "latest"\n[tool.fwenv.builder]\ndaemon_mode = "unprivileged"\n')
     shutil.copytree(OFFLINE, tmp_path / "offline")
     return tmp_path

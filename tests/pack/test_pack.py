@@ -25,7 +25,7 @@ from fwenv.guix.pack import PackOptions, pack_derivation, preflight_network
 from fwenv.guix.provenance import parse_channels, validate_provenance
 from fwenv.plan import Runner
 
-from .conftest import MAIN, _docker, offline_args, run_invoke
+from .conftest import ENV_IMAGE, MAIN, _docker, offline_args, run_invoke
 
 integration = pytest.mark.integration
 GOOD = "0123456789abcdef0123456789abcdef01234567"
@@ -88,7 +88,7 @@ def test_env_build_tarball_format_docker_import(offline_builder: str, project: P
     args = [a for a in offline_args(offline_builder, project) if not a.startswith("--entry-point")]
     result = json.loads(run_invoke(project, "env.build", *args, "--format", "tarball",
                                    "--tag", "tarball", "--json").stdout)
-    ref = "fwenv-test-env:tarball"
+    ref = f"{ENV_IMAGE}:tarball"
     try:
         assert result["image"]["format"] == "tarball"
         tarball = Path(result["pack"]["tarball"])
@@ -109,10 +109,11 @@ def test_env_build_tarball_format_docker_import(offline_builder: str, project: P
 def test_env_build_real_offline_pack(offline_builder: str, project: Path) -> None:
     out = project / "output"
     args = offline_args(offline_builder, project)
+    volumes_before = set(_store_volumes())
     first = json.loads(run_invoke(project, "env.build", *args, "--json").stdout)
     assert first["pack"]["skipped"] is False and first["image"]["skipped"] is False
     tarball = Path(first["pack"]["tarball"])
-    ref = "fwenv-test-env:latest"
+    ref = f"{ENV_IMAGE}:latest"
     try:
         run = _docker("run", "--rm", "--network=none", ref)
         assert run.stdout.strip() == "Hello from an offline Guix pack"
@@ -150,15 +151,15 @@ def test_env_build_real_offline_pack(offline_builder: str, project: Path) -> Non
         data[len(data) // 2] ^= 0xFF
         bad.write_bytes(bytes(data))
         with pytest.raises(FwenvError, match="damaged|does not match") as e:
-            import_pack(Runner(), _engine(), bad, "fwenv-test-env:broken", pack_format="docker")
+            import_pack(Runner(), _engine(), bad, f"{ENV_IMAGE}:broken", pack_format="docker")
         assert "\n" not in str(e.value)
-        assert _images("fwenv-test-env:broken") == ""
+        assert _images(f"{ENV_IMAGE}:broken") == ""
         truncated = out / "truncated.tar.xz"
         truncated.write_bytes(tarball.read_bytes()[: tarball.stat().st_size // 3])
         with pytest.raises(FwenvError, match="damaged"):
-            import_pack(Runner(), _engine(), truncated, "fwenv-test-env:broken",
+            import_pack(Runner(), _engine(), truncated, f"{ENV_IMAGE}:broken",
                         pack_format="docker")
-        assert _images("fwenv-test-env:broken") == ""
+        assert _images(f"{ENV_IMAGE}:broken") == ""
         # a tarball that no longer matches its provenance is refused
         tampered = bytearray(tarball.read_bytes())
         tampered[-1] ^= 0x01
@@ -166,10 +167,19 @@ def test_env_build_real_offline_pack(offline_builder: str, project: Path) -> Non
         p = run_invoke(project, "env.import", "--pack", str(tarball), "--tag", "tampered",
                        check=False)
         assert p.returncode == 1 and "does not match its provenance" in p.stderr
-        assert _images("fwenv-test-env:tampered") == ""
+        assert _images(f"{ENV_IMAGE}:tampered") == ""
     finally:
-        run_invoke(project, "env.clean", "--store", "--images", "--output", check=False)
+        # only what this test made: its own image name and output; store volumes it created
+        # (never `env.clean --store`: that removes every store volume, a user's too)
+        run_invoke(project, "env.clean", "--images", "--output", check=False)
+        for v in set(_store_volumes()) - volumes_before:
+            _docker("volume", "rm", v, check=False)
     assert not list(out.glob("*.provenance.json"))
+    assert _images(f"{ENV_IMAGE}:latest") == ""
+
+
+def _store_volumes() -> list[str]:
+    return _docker("volume", "ls", "-q", "-f", "label=org.fwenv.role=guix-store").stdout.split()
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -180,13 +190,10 @@ def _engine():  # type: ignore[no-untyped-def]
 
 @integration
 def test_real_manifest_derivation_same_in_two_containers(offline_builder: str) -> None:
-    """guix pack -d over the real manifest (or a stand-in) in two fresh containers."""
-    manifest = MAIN / "guix" / "manifest.scm"
-    if not manifest.is_file():
-        manifest = MAIN / "tests" / "pack" / "minimal" / "manifest.scm"
+    """guix pack -d over the real manifest in two fresh containers."""
     cfg = load_config(MAIN)
-    opts = PackOptions(manifest=manifest, time_machine=False, substitutes=False,
-                       load_path=tuple(p for p in [MAIN / "guix" / "modules"] if p.is_dir()))
+    opts = PackOptions(manifest=MAIN / "guix" / "manifest.scm", time_machine=False,
+                       substitutes=False, load_path=(MAIN / "guix" / "modules",))
     engine = _engine()
     a = pack_derivation(cfg, Runner(), engine, offline_builder, opts)
     b = pack_derivation(cfg, Runner(), engine, offline_builder, opts)

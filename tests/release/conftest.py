@@ -17,6 +17,8 @@ import pytest
 
 from fwenv.release.sign import Signer
 
+from ..conftest import unique
+
 
 def _gen_gpg_key(home: Path, name: str) -> str:
     params = (f"%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\n"
@@ -115,7 +117,7 @@ def tiny_image(engine) -> Iterator[str]:
         image_id = engine.import_tar(path)
     finally:
         path.unlink()
-    ref = "fwenv-test-release-tiny:1"
+    ref = unique("fwenv-test-release-tiny") + ":1"
     engine.tag(image_id, ref)
     yield image_id
     engine.remove_image(ref)

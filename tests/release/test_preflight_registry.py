@@ -15,6 +15,10 @@ from fwenv.recording import RecordingEngine
 from fwenv.release.preflight import Preflight, check_version
 from fwenv.release.publish import push_image
 
+from ..conftest import unique
+
+PUSH_REPO = unique("fwenv-test-release-push")
+
 
 def _git_repo(path: Path) -> Path:
     env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
@@ -95,11 +99,11 @@ def test_engine_builder_and_registry_checks(tmp_path: Path, engine, registry: st
 
 @pytest.mark.integration
 def test_push_records_the_registry_digest(engine, registry: str, tiny_image: str) -> None:
-    pushed = push_image(Runner(), engine, tiny_image, registry, "fwenv-test-release-push", "1")
+    pushed = push_image(Runner(), engine, tiny_image, registry, PUSH_REPO, "1")
     assert pushed["digest"].startswith("sha256:") and len(pushed["digest"]) == 71
     # the registry serves that manifest under that digest
     req = urllib.request.Request(
-        f"http://{registry}/v2/fwenv-test-release-push/manifests/{pushed['digest']}",
+        f"http://{registry}/v2/{PUSH_REPO}/manifests/{pushed['digest']}",
         headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
     with urllib.request.urlopen(req) as r:
         assert r.headers["Docker-Content-Digest"] == pushed["digest"]

@@ -26,11 +26,13 @@ from fwenv.release.publish import release
 from fwenv.release.sign import SUMS, Signer
 from fwenv.release.verify import image_digests
 
+from ..conftest import unique
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFLINE = ROOT / "tests" / "pack" / "offline"
-ENV_IMAGE = "fwenv-test-release-env"
+ENV_IMAGE = unique("fwenv-test-release-env")
 
 
 @pytest.fixture(scope="module")
@@ -168,14 +170,16 @@ def test_tampering_is_caught(released, gnupghome, tmp_path: Path) -> None:
     assert out["lines"] == [f"differs: release 0.1.0 ({archive.name}: sha256 differs from "
                             "SHA256SUMS)"]
 
-    bob = work / "sigs" / "0.1.0" / "bob"
-    if bob.is_dir():  # one line of a signer's sums
-        text = (bob / SUMS).read_text().splitlines()
-        text[0] = "0" * 64 + text[0][64:]
-        (bob / SUMS).write_text("\n".join(text) + "\n")
-        lines = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=work / "sigs",
-                       release_dir=Path(result["release_dir"]))["lines"]
-        assert any(ln.startswith("bad signature: bob (BAD gpg signature") for ln in lines)
+    # one line of a signer's sums (a copy of alice's signed sums, so this does not depend on
+    # the second-signer test having run first)
+    mallory = work / "sigs" / "0.1.0" / "mallory"
+    shutil.copytree(work / "sigs" / "0.1.0" / "alice", mallory)
+    text = (mallory / SUMS).read_text().splitlines()
+    text[0] = "0" * 64 + text[0][64:]
+    (mallory / SUMS).write_text("\n".join(text) + "\n")
+    lines = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=work / "sigs",
+                   release_dir=Path(result["release_dir"]))["lines"]
+    assert any(ln.startswith("bad signature: mallory (BAD gpg signature") for ln in lines)
 
     alice = work / "sigs" / "0.1.0" / "alice" / "SHA256SUMS.asc"  # one signature
     alice.write_text(alice.read_text().replace("=", "A", 1) if "=" in alice.read_text()

@@ -10,7 +10,7 @@ from typing import Any
 from ..config import Config, load_toml
 from ..errors import FwenvError
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\Z")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 CONFIG_LINE = re.compile(r"^(#.*|CONFIG_[A-Z0-9_]+=.*|# CONFIG_[A-Z0-9_]+ is not set)?$")

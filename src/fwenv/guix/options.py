@@ -3,6 +3,7 @@ exact in-container `guix pack` command and mounts they give."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,9 +114,17 @@ def check_options(opts: PackOptions) -> None:
     if opts.time_machine and opts.channels is None:
         raise FwenvError("guix time-machine needs channels: pass --channels FILE "
                          "or --no-time-machine")
-    name = opts.pack_name()
-    if not name or not all(c.isalnum() or c in "._-" for c in name) or name[0] in "._-":
+    check_pack_name(opts.pack_name())
+
+
+_PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+
+
+def check_pack_name(name: str) -> str:
+    """ASCII letters, digits, '.', '_', '-' (not first); no look-alikes, no paths."""
+    if not _PACK_NAME.match(name):
         raise FwenvError(f"invalid pack name {name!r}: use letters, digits, '.', '_', '-'")
+    return name
 
 
 def guix_argv(opts: PackOptions, *, derivation_only: bool = False) -> list[str]:

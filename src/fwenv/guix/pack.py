@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import socket
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -41,13 +41,12 @@ from .options import (
     pack_network,
 )
 from .provenance import (
-    SCHEMA_ID,
     digest,
     dumps,
     load_provenance,
     parse_channels,
-    tree_sha256,
 )
+from .record import Packed, pack_inputs, pack_record, shown_path
 
 STORE_LABEL = "org.fwenv.role"
 STORE_ROLE = "guix-store"
@@ -74,15 +73,6 @@ class PackResult:
 
 def store_volume(builder_digest: str) -> str:
     return f"fwenv-guix-store-{builder_digest.removeprefix('sha256:')[:12]}"
-
-
-def _rel(cfg: Config, path: Path) -> str:
-    """A path as recorded: relative to the project root, else its name (never host-absolute)."""
-    p = Path(path).resolve()
-    try:
-        return p.relative_to(cfg.root).as_posix()
-    except ValueError:
-        return p.name
 
 
 def _reachable(url: str, timeout: float = 3.0) -> bool:
@@ -175,18 +165,6 @@ def _run_guix(session: GuixSession, argv: list[str], opts: PackOptions, shown: s
     return lines[-1]
 
 
-def _inputs(opts: PackOptions, builder_id: str) -> dict[str, Any]:
-    chan = Path(opts.channels) if opts.channels else None
-    return {
-        "builder_content_digest": builder_id,
-        "manifest": sha256_file(opts.manifest),
-        "channels": sha256_file(chan) if chan and chan.is_file() else None,
-        "load_path": [tree_sha256(Path(d)) for d in opts.load_path],
-        "argv": guix_argv(opts),
-        "recipe": opts.recipe,
-    }
-
-
 def _verified(out: Path, prov: Path, inputs_digest: str) -> dict[str, Any] | None:
     rec = load_provenance(prov)
     if not rec or rec.get("inputs_digest") != inputs_digest:
@@ -223,7 +201,7 @@ def pack_derivation(cfg: Config, runner: Runner, engine: Engine, builder_image: 
     Offline, this needs --no-time-machine (time-machine must fetch the pinned Guix).
     """
     check_options(opts)
-    shown = _rel(cfg, Path(opts.channels)) if opts.channels else ""
+    shown = shown_path(cfg, Path(opts.channels)) if opts.channels else ""
     channels = parse_channels(Path(opts.channels), shown) if opts.channels else []
     argv = guix_argv(opts, derivation_only=True)
     spec = daemon_spec(builder_image, opts.daemon_mode, mounts=pack_mounts(opts, None, None),
@@ -236,7 +214,7 @@ def pack_derivation(cfg: Config, runner: Runner, engine: Engine, builder_image: 
         preflight_network(opts, channels)
     with runner.step("guix pack -d (derivation)"), guix_session(engine, runner, spec) as s:
         check_channels_syntax(s, opts, shown)
-        drv = _run_guix(s, argv, opts, _rel(cfg, Path(opts.manifest)), runner)
+        drv = _run_guix(s, argv, opts, shown_path(cfg, Path(opts.manifest)), runner)
     if not drv.endswith(".drv"):
         raise FwenvError(f"guix pack -d printed {drv!r}, not a derivation")
     return drv
@@ -260,10 +238,10 @@ def _build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
     name = opts.pack_name()
     tarball = out / (name + COMPRESSORS[opts.compressor])
     prov = out / f"{name}.provenance.json"
-    shown_ch = _rel(cfg, Path(opts.channels)) if opts.channels else ""
+    shown_ch = shown_path(cfg, Path(opts.channels)) if opts.channels else ""
     channels = parse_channels(Path(opts.channels), shown_ch) if opts.channels else []
     builder_id = _builder_id(runner, engine, builder_image)
-    inputs = _inputs(opts, builder_id)
+    inputs = pack_inputs(opts, builder_id)
     inputs_digest = digest(inputs)
 
     if not opts.force and not runner.dry_run:
@@ -283,7 +261,7 @@ def _build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
         engine.ensure_volume(volume + "-var", {STORE_LABEL: STORE_ROLE})
 
     argv = guix_argv(opts)
-    shown_mf = _rel(cfg, Path(opts.manifest))
+    shown_mf = shown_path(cfg, Path(opts.manifest))
     out.mkdir(parents=True, exist_ok=True)
     work = make_temp(out, name, is_dir=True)
     try:
@@ -308,26 +286,9 @@ def _build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
         if not packed.is_file():
             raise FwenvError(f"guix pack gave no tarball at {store_path}: rerun with -v")
         sha = sha256_file(packed)
-        record = {
-            "schema": SCHEMA_ID,
-            "name": name,
-            "format": opts.format,
-            "compressor": opts.compressor,
-            "tarball": {"file": tarball.name, "sha256": sha, "size": packed.stat().st_size},
-            "derivation": drv,
-            "store_path": store_path,
-            "guix": {"version": version, "time_machine": opts.time_machine,
-                     "channels": channels, "channels_file": shown_ch or None,
-                     "channels_sha256": inputs["channels"]},
-            "manifest": {"file": shown_mf, "sha256": inputs["manifest"]},
-            "load_path": [{"dir": _rel(cfg, Path(d)), "sha256": h}
-                          for d, h in zip(opts.load_path, inputs["load_path"], strict=False)],
-            "builder": {"image": builder_image, "content_digest": builder_id,
-                        "recipe": opts.recipe},
-            "command": argv,
-            "options": _recorded_options(opts),
-            "inputs_digest": inputs_digest,
-        }
+        record = pack_record(cfg, opts, builder_image, inputs, channels,
+                             Packed(tarball.name, sha, packed.stat().st_size, version, drv,
+                                    store_path))
         prov.unlink(missing_ok=True)  # never leave a provenance that names another tarball
         os.chmod(packed, 0o644)
         os.replace(packed, tarball)
@@ -353,13 +314,6 @@ def _pack_in(s: GuixSession, opts: PackOptions, argv: list[str], shown_ch: str,
     s.exec(["cp", "--dereference", store_path or "STORE_PATH", f"{IN_OUT}/pack"],
            what="copy the pack out of the container")
     return {"version": version, "drv": drv, "store_path": store_path}
-
-
-def _recorded_options(opts: PackOptions) -> dict[str, Any]:
-    d = asdict(opts)
-    for k in ("manifest", "channels", "load_path", "force"):
-        d.pop(k, None)
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 
 def store_volumes(engine: Engine) -> list[str]:

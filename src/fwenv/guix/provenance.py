@@ -17,7 +17,7 @@ SCHEMA_PATH = Path(__file__).parent / "schemas" / "provenance.schema.json"
 _COMMIT = re.compile(r'\(\s*commit\s+"([^"]*)"\s*\)')
 _URL = re.compile(r'\(\s*url\s+"([^"]*)"\s*\)')
 _NAME = re.compile(r"\(\s*name\s+'([A-Za-z0-9_-]+)\s*\)")
-HEX40 = re.compile(r"^[0-9a-f]{40}$")
+HEX40 = re.compile(r"^[0-9a-f]{40}\Z")
 
 
 def parse_channels(path: Path, shown: str) -> list[dict[str, str]]:

@@ -29,9 +29,9 @@ from ..fsutil import atomic_path, free_bytes, make_temp, output_lock, sha256_fil
 from ..plan import Runner
 
 RECIPE_FORMAT = 1  # bump when the pipeline below changes what ends up in the tarball
-SNAPSHOT_RE = re.compile(r"^\d{8}T\d{6}Z$")
-SUITE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
-PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+SNAPSHOT_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z\Z")
+SUITE_RE = re.compile(r"^[a-z][a-z0-9-]*\Z")
+PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+\Z")
 MIN_FREE = 4 << 30
 
 APT_CONF = (
@@ -73,7 +73,7 @@ class RootfsRecipe:
         check_image_ref(self.name)
         if not SUITE_RE.match(self.suite):
             raise FwenvError(f"invalid Debian suite {self.suite!r}: use a name such as sid or trixie")
-        if not re.match(r"^https?://[A-Za-z0-9.:/_~-]+$", self.mirror):
+        if not re.match(r"^https?://[A-Za-z0-9.:/_~-]+\Z", self.mirror):
             raise FwenvError(f"invalid mirror URL {self.mirror!r}: use http(s)://host/path")
         if self.snapshot and not SNAPSHOT_RE.match(self.snapshot):
             raise FwenvError(
@@ -91,7 +91,11 @@ class RootfsRecipe:
         return self.mirror.rstrip("/")
 
     def inputs_digest(self) -> str:
-        doc = {"format": RECIPE_FORMAT, **asdict(self), "mirror": self.effective_mirror}
+        # The normalization is an input too: a changed tar flag or cleanup list must rebuild,
+        # never be hidden by a warm skip.
+        doc = {"format": RECIPE_FORMAT, **asdict(self), "mirror": self.effective_mirror,
+               "tar": tar_argv(Path("ROOTFS"), Path("TAR"), self.source_date_epoch),
+               "cleanup": list(CLEANUP), "apt_conf": APT_CONF}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 

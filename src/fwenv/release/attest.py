@@ -29,7 +29,7 @@ def write_attestation(runner: Runner, sigs_dir: Path, version: str, signer_name:
                       signer: Signer, sums: dict[str, str]) -> Path:
     """DIR/<V>/<signer>/SHA256SUMS + signature; refuse to overwrite a differing one."""
     check_version(version)
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$", signer_name):
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z", signer_name):
         raise FwenvError(f"bad signer name {signer_name!r}: letters, digits, '.', '_', '+', '-'")
     target = sigs_dir / version / signer_name
     text = sums_text(sums)

@@ -17,7 +17,7 @@ from ..fsutil import free_bytes
 from ..plan import Runner
 from .sign import Signer
 
-_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$")
+_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}\Z")  # \Z: no trailing newline
 
 
 GIB = 1 << 30

@@ -20,8 +20,8 @@ from ..plan import Runner
 
 SSH_NAMESPACE = "fwenv-release"
 SUMS = "SHA256SUMS"
-_SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](\S(?:.*\S)?)$")
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+_SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](\S(?:.*\S)?)\Z")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z")
 
 
 # -- SHA256SUMS ----------------------------------------------------------------------------------
@@ -170,9 +170,14 @@ def _verify_gpg(path: Path, sig: Path) -> SigCheck:
                                str(path)], capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise FwenvError("gpg not found: apt-get install gnupg") from None
-    status = [ln.split()[1:] for ln in proc.stdout.splitlines() if ln.startswith("[GNUPG:] ")]
+    return gpg_status(proc.stdout, proc.returncode, proc.stderr)
+
+
+def gpg_status(status_fd: str, returncode: int, stderr: str) -> SigCheck:
+    """`gpg --status-fd 1 --verify` output → verified only with VALIDSIG, GOODSIG and exit 0."""
+    status = [ln.split()[1:] for ln in status_fd.splitlines() if ln.startswith("[GNUPG:] ")]
     codes = {s[0]: s[1:] for s in status if s}
-    if "VALIDSIG" in codes and "GOODSIG" in codes and proc.returncode == 0:
+    if "VALIDSIG" in codes and "GOODSIG" in codes and returncode == 0:
         return SigCheck(True, f"gpg {codes['VALIDSIG'][0]}")
     if "BADSIG" in codes:
         return SigCheck(False, f"BAD gpg signature by key {codes['BADSIG'][0]}")
@@ -180,7 +185,7 @@ def _verify_gpg(path: Path, sig: Path) -> SigCheck:
         return SigCheck(False, f"unknown gpg key {codes['NO_PUBKEY'][0]}: import the signer's key")
     if "NODATA" in codes or "ERRSIG" in codes or "BADARMOR" in codes:
         return SigCheck(False, "unreadable gpg signature")
-    last = (proc.stderr.strip().splitlines() or ["gpg failed"])[-1]
+    last = (stderr.strip().splitlines() or ["gpg failed"])[-1]
     return SigCheck(False, f"gpg: {last}")
 
 
