@@ -29,6 +29,7 @@
   #:use-module ((guix licenses) #:prefix license:)
   #:use-module (gnu packages base)
   #:use-module (gnu packages bash)
+  #:use-module (gnu packages bootstrap)
   #:use-module (gnu packages elf)
   #:use-module (fwenv packages gcc)
   #:use-module (srfi srfi-1))

@@ -40,14 +40,14 @@
 ;; The 25.09 tag of coreboot (review.coreboot.org, mirrored on GitHub).
 (define %coreboot-25.09-commit "07df08836eca9dd755cc32b6d78727760d201605")
 
-(define (coreboot-patch name sha256)
-  "NAME from coreboot 25.09's util/crossgcc/patches, pinned by SHA256."
+(define (coreboot-patch name hash)
+  "NAME from coreboot 25.09's util/crossgcc/patches, pinned by HASH (sha256)."
   (origin
     (method url-fetch)
     (uri (string-append "https://raw.githubusercontent.com/coreboot/coreboot/"
                         %coreboot-25.09-commit "/util/crossgcc/patches/" name))
     (file-name (string-append "coreboot-" name))
-    (sha256 (base32 sha256))))
+    (sha256 (base32 hash))))
 
 (define %coreboot-gcc-patches
   (list
@@ -121,7 +121,7 @@ libgcc and TARGET-gnatbind, built by the native GNAT 14.2.0."
                              (string-append gnat "/bin/gnatmake")))))))))
        (native-inputs
         (modify-inputs (package-native-inputs base)
-          (prepend gnat)))))
+          (prepend gnat))))
      (string-append "coreboot-gcc-" target))))
 
 ;; x86_32: i386-elf is the first prefix xcompile tries for x86.  Its libgcc is
