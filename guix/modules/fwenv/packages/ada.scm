@@ -169,13 +169,14 @@ package and not meant to be installed.")
             (add-before 'configure 'use-gnat-seed
               ;; Stage 1 is compiled by the (wrapped) seed compiler, the only
               ;; one with Ada; stages 2 and 3 by the stage-1 compiler.  The
-              ;; seed's bin/ comes first on PATH so that its gnatlink and
-              ;; gnatmake find its own (wrapped) gcc; it has no `ld', so
-              ;; links still go through Guix's ld-wrapper.
+              ;; seed's bin/ comes first on PATH: Guix's gcc-14 recipe has
+              ;; already set CC to a script that runs the `gcc' on PATH (see
+              ;; its relax-gcc-14s-strictness phase), and the seed's gnatlink
+              ;; and gnatmake find their gcc there too.  The seed has no `ld',
+              ;; so links still go through Guix's ld-wrapper.
               (lambda _
                 (let ((seed #$(this-package-native-input "gnat-bootstrap")))
                   (setenv "PATH" (string-append seed "/bin:" (getenv "PATH")))
-                  (setenv "CC" (string-append seed "/bin/gcc"))
                   (when (file-exists? (string-append seed "/bin/g++"))
                     (setenv "CXX" (string-append seed "/bin/g++")))
                   (setenv "GNATBIND" (string-append seed "/bin/gnatbind"))
