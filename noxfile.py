@@ -88,7 +88,7 @@ def acceptance(session: nox.Session) -> None:
             continue
         try:
             out = session.run(*step.argv, silent=True, external=True, stderr=None)
-            results[step.name] = json.loads(out or "{}")
+            results[step.name] = json.loads(out) if isinstance(out, str) and out.strip() else {}
         except Exception as e:  # noqa: BLE001 - recorded in the report, the run goes on
             failures[step.name] = str(e).splitlines()[-1] if str(e) else type(e).__name__
     report = acc.write_report(root / "output" / "acceptance", plan, results, failures)
