@@ -118,3 +118,42 @@ def mutants(session: nox.Session) -> None:
     session.run("rm", "-rf", "mutants", external=True)
     session.run("mutmut", "run", *(session.posargs or MUTANT_GLOBS))
     session.run("python", "scripts/mutants_report.py", *(session.posargs or MUTANT_GLOBS))
+
+
+# --- acceptance (owned by the guix work) -------------------------------------------------------
+# The networked run a maintainer does before a release (fwenv.release.acceptance has the plan). Offline it
+# refuses in one line before doing anything. venv_backend="none": it drives `invoke` from the
+# environment nox runs in (the project's .venv).
+
+
+@nox.session(venv_backend="none")
+def acceptance(session: nox.Session) -> None:
+    """Networked: build the environment twice, every target in both, boot QEMU ones, compare."""
+    import json
+    from pathlib import Path
+
+    from fwenv.release import acceptance as acc
+
+    offline = acc.probe_network()
+    if offline:
+        session.error(offline)
+    root = Path(__file__).parent
+    plan = acc.plan(root)
+    if plan.problems:
+        session.error("; ".join(plan.problems))
+    results: dict[str, dict] = {}
+    failures: dict[str, str] = {}
+    for step in plan.steps:
+        if step.image and any(n.startswith("env-") for n in failures):
+            failures[step.name] = "skipped: an environment build failed"
+            continue
+        try:
+            out = session.run(*step.argv, silent=True, external=True, stderr=None)
+            results[step.name] = json.loads(out) if isinstance(out, str) and out.strip() else {}
+        except Exception as e:  # noqa: BLE001 - recorded in the report, the run goes on
+            failures[step.name] = str(e).splitlines()[-1] if str(e) else type(e).__name__
+    report = acc.write_report(root / "output" / "acceptance", plan, results, failures)
+    bad = acc.judge(results) or list(failures)
+    if bad:
+        session.error(f"acceptance failed ({len(bad)} problems): see {report}")
+    session.log(f"acceptance passed: {report}")

@@ -34,6 +34,8 @@
     ;; firmware-specific
     "acpica" "nasm" "dtc" "elfutils" "innoextract" "imagemagick" "e2fsprogs"
     "dosfstools" "mtools" "parted" "xxd"
+    ;; boot checks of the QEMU targets (x86 system emulators only)
+    "qemu-minimal"
     ;; libraries utilities link against (headers + pkg-config files)
     "zlib" "ncurses" "openssl"
     ;; fetching sources (Heads' `make packages', coreboot's submodules)

@@ -44,3 +44,12 @@ def fresh_guix(guix_image: str) -> Callable[..., AbstractContextManager[GuixSess
             yield session
 
     return start
+
+
+@pytest.fixture(scope="session")
+def coreboot_orig() -> Path:
+    """Debian's coreboot 25.09 orig tarball in the shared cache beside the checkout."""
+    path = (ROOT.parent / "shared" / "cache" / "coreboot_25.09+dfsg.orig.tar.xz").resolve()
+    if not path.exists():
+        pytest.skip(f"{path} (coreboot 25.09 source) not present")
+    return path

@@ -72,5 +72,5 @@ def test_our_packages_are_pinned_versions(fresh_guix):
         "coreboot-gcc-i386-elf": "14.2.0",
         "coreboot-binutils-x86_64-elf": "2.44",
         "gnat": "14.2.0",
-        "musl-cross-heads": "0-0.e5147dd",
+        "musl-cross-heads": "0-0.227df8b",
     }
