@@ -218,6 +218,8 @@ def test_manifest_unknown_package(offline_builder: str, project: Path) -> None:
     assert p.returncode == 1
     err = [ln for ln in p.stderr.splitlines() if ln.startswith("error:")]
     assert len(err) == 1 and "no-such-package-fwenv" in err[0] and "bad.scm" in err[0]
+    # located by guix.errors: the manifest's line, and the fix
+    assert ':1: unknown package "no-such-package-fwenv" — check the name' in err[0], err
     assert not list((project / "output").glob("*.tar*"))
 
 

@@ -28,6 +28,7 @@ from ..plan import Runner
 from ..recording import RecordingEngine
 from .builder import default_builder
 from .daemon import GuixSession, daemon_spec, guix_session, last_line
+from .errors import diagnose
 from .options import (
     COMPRESSORS,
     DEFAULT_SUBSTITUTE_URLS,
@@ -123,16 +124,17 @@ def check_channels_syntax(session: GuixSession, opts: PackOptions, shown: str) -
 
 
 def _guix_error(out: str, opts: PackOptions, shown_manifest: str) -> FwenvError:
+    """One line for a failed `guix pack`: a located error (file:line — fix) from guix.errors,
+    else an unreachable download, else Guix's last line."""
+    manifest = str(Path(opts.manifest).resolve())
+    modules = [str(f) for d in opts.load_path for f in sorted(Path(d).rglob("*.scm"))]
+    found = diagnose(out, [manifest, *modules])
+    if found is not None:
+        return FwenvError(str(found).replace(manifest, shown_manifest)
+                          .replace(f"{IN_MANIFEST}/", ""))
     text = out.replace(f"{IN_MANIFEST}/", "")
     line = last_line(text)
     low = text.lower()
-    unknown = [ln.strip() for ln in text.splitlines() if "unknown package" in ln]
-    if unknown:
-        return FwenvError(f"{shown_manifest}: {unknown[-1]}: fix the package name "
-                          "(guix search NAME in invoke guix.shell)")
-    if "unknown package" in low or "no such package" in low or "unbound variable" in low:
-        return FwenvError(f"{shown_manifest}: {line}: fix the package name "
-                          "(guix search NAME in invoke guix.shell)")
     if ("could not find" in low or "cannot resolve" in low or "failed to download" in low
             or "network is unreachable" in low or "name service" in low):
         return FwenvError(f"guix pack needs a download that failed ({line}): connect to the "
