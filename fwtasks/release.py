@@ -58,10 +58,13 @@ def _int(name: str, value: Any) -> int | None:
     "sign_key": "sign with gpg KEY, gpg:KEY or ssh:PATH (detached SHA256SUMS/provenance sigs)",
     "signer_name": "signer directory name for --sigs (default: the key's e-mail local part)",
     "sigs": "also write this release's signed SHA256SUMS into DIR/<version>/<signer>/",
+    "resume": "go on from the two builds of a release of this version that stopped after "
+              "they agreed (hashes re-checked, nothing rebuilt)",
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
 def release(c, version="", allow_dirty=False, push="", sign_key="", signer_name="", sigs="",
+            resume=False,
             manifest="", channels="", compressor="", substitute_urls="", no_substitutes=False,
             cores="", jobs="", no_time_machine=False, load_path=None, guix_option=None,
             entry_point="", builder="", smoke="", firmware_image="", dry_run=False,
@@ -73,6 +76,7 @@ def release(c, version="", allow_dirty=False, push="", sign_key="", signer_name=
     opts = release_options(cfg, runner, engine, version, **_pack_flags(locals()),
                     smoke=smoke, firmware_image=firmware_image, signer=sign_key,
                     name=signer_name, allow_dirty=allow_dirty, registry=push or None,
+                    resume=resume,
                     sigs_dir=Path(sigs) if sigs else None)
     emit(make_release(cfg, runner, engine, opts), json, runner)
 

@@ -41,6 +41,7 @@ class ReleaseOptions:
     firmware: Callable[[str], dict[str, Any]] | None = None  # image ref -> {"roms": ..., ...}
     firmware_image: str | None = None
     after_build: AfterBuild | None = None  # test hook: alter a build's output
+    resume: bool = False  # go on from the two builds of a release that stopped after they agreed
 
 
 def _split(value: str | None) -> list[str]:

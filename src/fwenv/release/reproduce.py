@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
 from ..engine import Engine
+from ..env.importer import verify_pack
 from ..errors import FwenvError
+from ..fsutil import sha256_file, write_text_atomic
+from ..guix.options import COMPRESSORS
 from ..plan import Runner
 from .options import AfterBuild, BuildSpec
 from .verify import (
@@ -56,4 +60,34 @@ def reproduce(cfg: Config, runner: Runner, engine: Engine, spec: BuildSpec, work
             f"not reproducible: the two builds differ in {len(diff)} place(s), e.g. {first} "
             f"(full list: {report}" + (f", diffoscope: {deep}" if deep else "")
             + "); nothing was released: make the build deterministic and retry")
+    write_text_atomic(work / AGREED, json.dumps({"sha256": results[0].sha256}) + "\n")
+    return results[0]
+
+
+AGREED = "agreed.json"  # in the work dir once both builds matched: what --resume starts from
+
+
+def resume(runner: Runner, spec: BuildSpec, work: Path) -> Any:
+    """The two builds of a release that stopped after they agreed, re-checked: each archive's
+    sha256 against its provenance and against the recorded agreement. Nothing is rebuilt."""
+    from ..guix.pack import PackResult
+
+    marker = work / AGREED
+    if not marker.is_file():
+        raise FwenvError(f"nothing to resume in {work} (no two builds that agreed): "
+                         "run invoke release without --resume")
+    agreed = json.loads(marker.read_text(encoding="utf-8"))["sha256"]
+    name = spec.pack_options.pack_name()
+    results = []
+    with runner.step("re-check the two builds that agreed (no rebuild)"):
+        for n in (1, 2):
+            out = work / f"build-{n}"
+            tarball = out / (name + COMPRESSORS[spec.pack_options.compressor])
+            prov = out / f"{name}.provenance.json"
+            rec = verify_pack(tarball, prov) or {}
+            if sha256_file(tarball) != agreed:
+                raise FwenvError(f"{tarball} changed since both builds agreed: "
+                                 "run invoke release without --resume (rebuilds)")
+            results.append(PackResult(tarball, prov, agreed, rec.get("derivation", ""),
+                                      rec.get("store_path", ""), True, rec))
     return results[0]
