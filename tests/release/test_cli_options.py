@@ -75,3 +75,33 @@ def test_non_integer_cores_is_one_line() -> None:
     assert proc.returncode == 1
     assert proc.stderr.strip() == "error: --cores 'two' is not a whole number: pass e.g. --cores 2"
 
+
+
+def test_smoke_on_a_heads_board_is_one_line() -> None:
+    proc = invoke("release", "--version", "1", "--smoke", "heads-qemu-fbwhiptail-tpm2-hotp",
+                  "--builder", "b:1", "--dry-run")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "error: --smoke heads-qemu-fbwhiptail-tpm2-hotp: a Heads board is not a release smoke "
+        "target (smoke builds are coreboot ROMs); choose a coreboot target (invoke "
+        "firmware.list) or build it with invoke firmware.build"]
+
+
+@pytest.mark.parametrize("push", ["http://127.0.0.1:5000/x", "https://Registry.Example/"])
+def test_push_with_a_scheme_is_one_line_naming_the_fix(push: str) -> None:
+    proc = invoke("release", "--version", "1", "--push", push, "--builder", "b:1", "--dry-run")
+    assert proc.returncode == 1
+    scheme, _, rest = push.partition("://")
+    assert proc.stderr.strip().splitlines() == [
+        f"error: --push {push}: drop the scheme ({scheme}://) and give host[:port][/path], "
+        f"e.g. --push {rest.rstrip('/')}"]
+
+
+def test_registry_is_normalized_the_same_for_preflight_and_push(tmp_path: Path) -> None:
+    proc = invoke("release", "--version", "1", "--push", "Registry.Example:5000/Team/",
+                  "--builder", "b:1", "--allow-dirty", "--dry-run",
+                  env={"FWENV_OUTPUT_DIR": str(tmp_path / "out")})
+    assert proc.returncode == 0, proc.stderr
+    pushes = [ln for ln in proc.stdout.splitlines() if "registry.example:5000/team/" in ln]
+    assert any(ln.startswith("docker tag ") for ln in pushes), proc.stdout
+    assert any(ln.startswith("docker push ") for ln in pushes), proc.stdout
