@@ -198,6 +198,7 @@ def test_no_tag_is_lost_when_the_release_is_imported_again(day: dict, released: 
 def test_attest_and_verify_as_documented(day: dict, released: dict) -> None:
     code, _, err = run_cli(day["clone"], day["commands"][1])
     assert code == 0, err
+    assert not (day["clone"] / "output" / "attest" / V / "bob").exists(), "work dir left"
     code, out, err = run_cli(day["clone"], day["commands"][2])
     assert code == 0, out + err
     assert any(ln.startswith("verified: alice") for ln in out.splitlines()), out

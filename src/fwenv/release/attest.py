@@ -94,4 +94,6 @@ def attest(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions,
         arts = make_artifacts(cfg, runner, engine, opts.build, pack, work / "artifacts", version,
                               firmware=firmware)
         target = write_attestation(runner, sigs_dir, version, name, opts.signer, arts.sums)
+        if not runner.dry_run:
+            shutil.rmtree(work, ignore_errors=True)  # attested: the sums are all that is kept
     return {"version": version, "signer": name, "attestation": str(target), "sums": arts.sums}
