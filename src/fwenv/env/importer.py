@@ -45,7 +45,7 @@ def _damaged(tarball: Path, why: str) -> FwenvError:
                       "(invoke guix.pack --force)")
 
 
-def _open_stream(tarball: Path) -> IO[bytes]:
+def open_stream(tarball: Path) -> IO[bytes]:
     """The decompressed byte stream of a pack (zstd through the zstd program)."""
     if tarball.name.endswith(".zst"):
         try:
@@ -73,7 +73,7 @@ def docker_pack_digests(tarball: Path) -> tuple[str, list[str], list[str]]:
     layer_sha: dict[str, str] = {}
     manifest: Any = None
     try:
-        with _open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
+        with open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
             for m in tar:
                 if not m.isfile():
                     continue
@@ -111,10 +111,10 @@ def tarball_layer_digest(tarball: Path) -> str:
     """sha256 of the decompressed tarball = the diff_id `docker import` gives its layer."""
     h = hashlib.sha256()
     try:
-        with _open_stream(tarball) as raw:
+        with open_stream(tarball) as raw:
             while chunk := raw.read(CHUNK):
                 h.update(chunk)
-        with _open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
+        with open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
             for _ in tar:
                 pass
     except (tarfile.TarError, OSError, EOFError, ValueError, lzma.LZMAError) as e:
@@ -222,7 +222,7 @@ def _record_image(tarball: Path, provenance: Path | None, rec: dict[str, Any] | 
 
 def _guess_format(tarball: Path) -> str:
     try:
-        with _open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
+        with open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
             for m in tar:
                 if m.name.removeprefix("./") == "manifest.json":
                     return "docker"
