@@ -172,8 +172,8 @@ def test_a_failure_after_agreement_keeps_the_builds_and_resume_publishes(
 
 
 def test_released_image_runs_under_its_documented_name(released: dict, engine: Engine) -> None:
-    proc = subprocess.run(["docker", "run", "--rm", "--network=none", f"{ENV}:{V}"], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(["docker", "run", "--rm", "--network=none", f"{ENV}:{V}"],
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip()
 
