@@ -243,8 +243,8 @@ def test_a_passphrase_key_stops_the_release_before_any_build(day: dict,
                                                              tmp_path: Path) -> None:
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
-    params = ("Passphrase: secret\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\n"
-              "Name-Real: dave\nName-Email: dave@example.invalid\nExpire-Date: 0\n%commit\n")
+    params = ("Key-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: dave\n"
+              "Name-Email: dave@example.invalid\nExpire-Date: 0\nPassphrase: secret\n%commit\n")
     env = {"GNUPGHOME": str(home)}
     subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--gen-key"], input=params,
                    text=True, check=True, capture_output=True, env={**os.environ, **env})
