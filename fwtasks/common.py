@@ -6,6 +6,7 @@ import errno
 import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,7 @@ from invoke.exceptions import Exit
 
 from fwenv.config import Config, load_config
 from fwenv.errors import FwenvError
-from fwenv.plan import Runner
+from fwenv.plan import Runner, Terminated
 from fwenv.recording import engine_for  # noqa: F401 (the tasks' engine)
 
 COMMON_HELP = {
@@ -42,20 +43,28 @@ def one_line(e: OSError) -> str:
     return f"{where}: {fix}" if where else fix
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def fwtask(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn every failure into one line on stderr and a non-zero exit (FWENV_DEBUG=1: traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = os.environ.get("FWENV_DEBUG") == "1"
+        signal.signal(signal.SIGTERM, _terminate)  # a CI cancel cleans up as ^C does
         try:
             return func(*args, **kwargs)
         except FwenvError as e:
             if debug:
                 raise
             raise Exit(f"error: {e}", code=1) from None
-        except KeyboardInterrupt:
-            raise Exit("interrupted: nothing was left half-written", code=130) from None
+        except KeyboardInterrupt as e:
+            code = 143 if isinstance(e, Terminated) else 130
+            said = str(e) or "nothing was left half-written"
+            raise Exit(f"{'terminated' if code == 143 else 'interrupted'}: {said}",
+                       code=code) from None
         except BrokenPipeError:
             # the reader went away (`invoke firmware.list --json | head`): stop quietly, as
             # a program killed by SIGPIPE does
@@ -86,4 +95,11 @@ def emit(result: dict[str, Any], as_json: bool, runner: Runner) -> None:
         sys.stdout.write("\n")
     elif not runner.dry_run:
         for k, v in result.items():
-            runner.info(f"  {k}: {v}")
+            if isinstance(v, dict) and v:  # e.g. sums: one `sha256  name` line each
+                runner.info(f"  {k}:")
+                for name, value in v.items():
+                    runner.info(f"    {value}  {name}" if k == "sums" else f"    {name}: {value}")
+            elif isinstance(v, list) and v:
+                runner.info(f"  {k}: {', '.join(map(str, v))}")
+            else:
+                runner.info(f"  {k}: {v}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from invoke import Collection, task
 from invoke.exceptions import Exit
@@ -14,20 +15,40 @@ from fwenv.release.options import release_options
 from fwenv.release.publish import release as make_release
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
+from .guix import PACK_HELP
 
+# The pack options of guix.pack, same names and meaning (a release is always docker format).
+PACK_OPTIONS = ("manifest", "channels", "compressor", "substitute_urls", "no_substitutes",
+                "cores", "jobs", "no_time_machine", "load_path", "guix_option", "entry_point",
+                "builder")
 BUILD_HELP = {
-    "manifest": "Guix manifest (default guix/manifest.scm)",
-    "channels": "channels pin (default guix/channels.scm)",
-    "no_time_machine": "use the builder's own Guix instead of `guix time-machine -C channels`",
-    "no_substitutes": "build everything from source (no substitute servers)",
-    "load_path": "extra Guile load path dirs for the manifest (comma-separated; default guix/modules)",
-    "guix_option": "extra `guix pack` option, passed as is (repeatable; e.g. --bootstrap)",
-    "builder": "builder image (default: the newest guix-pack-builder)",
+    **{k: PACK_HELP[k] for k in PACK_OPTIONS},
+    "load_path": "extra Guile module dir for the manifest (guix -L), repeatable or "
+                 "comma-separated (default guix/modules)",
     "smoke": "comma-separated firmware targets to build in the released image (smoke test)",
     "firmware_image": "build the smoke ROMs in this image instead (e.g. the stand-in); "
                       "provenance says so",
 }
-BUILD_ITERABLE = ["guix_option"]
+BUILD_ITERABLE = ["guix_option", "load_path"]
+
+
+def _pack_flags(kw: dict[str, Any]) -> dict[str, Any]:
+    """The pack options as release_options takes them (load_path: comma-separated string)."""
+    flags = {k: kw[k] for k in PACK_OPTIONS}
+    flags["load_path"] = ",".join(kw["load_path"] or [])
+    for k in ("cores", "jobs"):
+        flags[k] = _int(k, flags[k])
+    return flags
+
+
+def _int(name: str, value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise FwenvError(f"--{name} {value!r} is not a whole number: pass e.g. --{name} 2") \
+            from None
 
 
 @task(default=True, iterable=BUILD_ITERABLE, help={
@@ -37,22 +58,25 @@ BUILD_ITERABLE = ["guix_option"]
     "sign_key": "sign with gpg KEY, gpg:KEY or ssh:PATH (detached SHA256SUMS/provenance sigs)",
     "signer_name": "signer directory name for --sigs (default: the key's e-mail local part)",
     "sigs": "also write this release's signed SHA256SUMS into DIR/<version>/<signer>/",
+    "resume": "go on from the two builds of a release of this version that stopped after "
+              "they agreed (hashes re-checked, nothing rebuilt)",
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
 def release(c, version="", allow_dirty=False, push="", sign_key="", signer_name="", sigs="",
-            manifest="", channels="", no_time_machine=False, no_substitutes=False, load_path="",
-            guix_option=None, builder="", smoke="", firmware_image="", dry_run=False,
+            resume=False,
+            manifest="", channels="", compressor="", substitute_urls="", no_substitutes=False,
+            cores="", jobs="", no_time_machine=False, load_path=None, guix_option=None,
+            entry_point="", builder="", smoke="", firmware_image="", dry_run=False,
             json=False, verbose=False):
     """Build twice, compare bit for bit, publish release/<V>/ (image, sums, SBOM, provenance)."""
     required(version=version)
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)
-    opts = release_options(cfg, runner, engine, version, manifest=manifest, channels=channels,
-                    no_time_machine=no_time_machine, no_substitutes=no_substitutes,
-                    load_path=load_path, guix_option=guix_option, builder=builder,
+    opts = release_options(cfg, runner, engine, version, **_pack_flags(locals()),
                     smoke=smoke, firmware_image=firmware_image, signer=sign_key,
                     name=signer_name, allow_dirty=allow_dirty, registry=push or None,
+                    resume=resume,
                     sigs_dir=Path(sigs) if sigs else None)
     emit(make_release(cfg, runner, engine, opts), json, runner)
 
@@ -65,16 +89,15 @@ def release(c, version="", allow_dirty=False, push="", sign_key="", signer_name=
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
-def attest(c, version="", signer="", sigs="", name="", manifest="", channels="", no_time_machine=False,
-           no_substitutes=False, load_path="", guix_option=None, builder="", smoke="",
+def attest(c, version="", signer="", sigs="", name="", manifest="", channels="", compressor="",
+           substitute_urls="", no_substitutes=False, cores="", jobs="", no_time_machine=False,
+           load_path=None, guix_option=None, entry_point="", builder="", smoke="",
            firmware_image="", dry_run=False, json=False, verbose=False):
     """Rebuild from the same pins and add your signed SHA256SUMS under DIR/<V>/<signer>/."""
     required(version=version, signer=signer, sigs=sigs)
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)
-    opts = release_options(cfg, runner, engine, version, manifest=manifest, channels=channels,
-                    no_time_machine=no_time_machine, no_substitutes=no_substitutes,
-                    load_path=load_path, guix_option=guix_option, builder=builder,
+    opts = release_options(cfg, runner, engine, version, **_pack_flags(locals()),
                     smoke=smoke, firmware_image=firmware_image, signer=signer, name=name)
     emit(attest_release(cfg, runner, engine, opts, Path(sigs)), json, runner)
 
@@ -90,8 +113,9 @@ def attest(c, version="", signer="", sigs="", name="", manifest="", channels="",
 })
 @fwtask
 def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=False, image="",
-           manifest="", channels="", no_time_machine=False, no_substitutes=False, load_path="",
-           guix_option=None, builder="", smoke="", firmware_image="", dry_run=False,
+           manifest="", channels="", compressor="", substitute_urls="", no_substitutes=False,
+           cores="", jobs="", no_time_machine=False, load_path=None, guix_option=None,
+           entry_point="", builder="", smoke="", firmware_image="", dry_run=False,
            json=False, verbose=False):
     """Check every signer's signature and sums; one line per signer; non-zero on any problem."""
     required(version=version)
@@ -99,9 +123,7 @@ def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=F
     engine = engine_for(runner)  # connected only for --rebuild or --image
     if image and not rebuild:
         raise FwenvError("--image compares with a local rebuild: add --rebuild")
-    opts = release_options(cfg, runner, engine, version, manifest=manifest, channels=channels,
-                    no_time_machine=no_time_machine, no_substitutes=no_substitutes,
-                    load_path=load_path, guix_option=guix_option, builder=builder,
+    opts = release_options(cfg, runner, engine, version, **_pack_flags(locals()),
                     smoke=smoke, firmware_image=firmware_image) if rebuild else None
     result = verify_release(cfg, runner, engine, version=version,
                             sigs_dir=Path(sigs) if sigs else None,

@@ -21,6 +21,10 @@ from rich.console import Console
 from .errors import FwenvError
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI cancel): unwinds like ^C, so the same cleanup runs; exit 143."""
+
+
 def render(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
     """One shell-quoted line for an argv (what `--dry-run` prints)."""
     prefix = [f"{k}={v}" for k, v in (env or {}).items()]
@@ -43,7 +47,7 @@ class Runner:
             print(line, flush=True)
 
     def info(self, message: str) -> None:
-        self.console.print(message)
+        self.console.print(message, soft_wrap=True)  # a digest or ref is never cut mid-line
 
     @contextmanager
     def step(self, title: str) -> Iterator[None]:
@@ -53,12 +57,13 @@ class Runner:
             return
         start = time.monotonic()
         if self.verbose or not self.console.is_terminal:
-            self.console.print(f"[bold]→[/] {title}")
+            self.console.print(f"[bold]→[/] {title}", soft_wrap=True)
             yield
         else:
             with self.console.status(f"{title} …"):
                 yield
-        self.console.print(f"[green]✓[/] {title} ({time.monotonic() - start:.1f} s)")
+        self.console.print(f"[green]✓[/] {title} ({time.monotonic() - start:.1f} s)",
+                           soft_wrap=True)
 
     def run(
         self,

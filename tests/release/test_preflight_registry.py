@@ -90,7 +90,7 @@ def test_good_versions(version: str) -> None:
 def test_engine_builder_and_registry_checks(tmp_path: Path, engine, registry: str) -> None:
     repo = _git_repo(tmp_path)
     done = _preflight(repo, registry=registry).run(Runner(), engine)
-    assert done[-2:] == ["engine up", "registry reachable"]
+    assert done[-2:] == ["engine up", "registry reachable, tag not yet published"]
     with pytest.raises(FwenvError, match="builder image fwenv-test-absent:0 not found"):
         _preflight(repo, builder_image="fwenv-test-absent:0").run(Runner(), engine)
     with pytest.raises(FwenvError, match="unreachable .*start it or fix --push"):
@@ -149,4 +149,22 @@ def test_release_dry_run_prints_the_plan_and_writes_no_release(tmp_path: Path, c
     assert "guix repl -L /fwenv/load-path/0 -- /fwenv/sbom/query.scm" in out
     assert "docker push 127.0.0.1:5000/coreboot-build-env:7.0" in out
     assert "--detach-sign" in out
+    assert out.index("SHA256SUMS.asc") < out.index("docker push"), "sums signed after the push"
     assert not (tmp_path / "rel" / "7.0").exists()
+
+
+@pytest.mark.integration
+def test_a_tag_the_registry_holds_is_refused_naming_its_digest(engine, registry: str,
+                                                              tiny_image: str) -> None:
+    from fwenv.release.preflight import check_tag_unpublished
+
+    pushed = push_image(Runner(), engine, tiny_image, registry, "fwenv-test-release-held", "1")
+    try:
+        with pytest.raises(FwenvError) as e:
+            check_tag_unpublished(registry, "fwenv-test-release-held", "1")
+        assert str(e.value) == (f"{registry}/fwenv-test-release-held:1 is already published as "
+                                f"{pushed['digest']}: pick a new --version (a published tag is "
+                                "never overwritten)")
+        check_tag_unpublished(registry, "fwenv-test-release-held", "2")  # not there: passes
+    finally:
+        engine.remove_image(pushed["ref"])

@@ -47,7 +47,13 @@ LAYER = _tar_bytes({"bin/hello": b"#!/bin/sh\necho hi\n"})
 @pytest.mark.parametrize("compress", [gzip.compress, lzma.compress, lambda b: b], ids=["gz", "xz", "plain"])
 def test_docker_pack_digests_are_the_config_digest_and_the_layer_hashes(tmp_path: Path, compress) -> None:
     pack, image_id, layer = _docker_pack(tmp_path / "p.tar.gz", LAYER, compress=compress)
-    assert docker_pack_digests(pack) == (image_id, [layer])
+    assert docker_pack_digests(pack) == (image_id, [layer], [])  # no RepoTags in this archive
+
+
+def test_docker_pack_digests_name_the_tags_the_archive_carries(tmp_path: Path) -> None:
+    manifest = b'[{"Config": "config.json", "Layers": ["abc/layer.tar"], "RepoTags": ["hello:latest"]}]'
+    pack, image_id, layer = _docker_pack(tmp_path / "p.tar.gz", LAYER, manifest=manifest)
+    assert docker_pack_digests(pack) == (image_id, [layer], ["hello:latest"])
 
 
 def test_a_layer_that_differs_from_its_diff_id_is_damaged(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def _damaged(tarball: Path, why: str) -> FwenvError:
                       "(invoke guix.pack --force)")
 
 
-def _open_stream(tarball: Path) -> IO[bytes]:
+def open_stream(tarball: Path) -> IO[bytes]:
     """The decompressed byte stream of a pack (zstd through the zstd program)."""
     if tarball.name.endswith(".zst"):
         try:
@@ -66,13 +66,14 @@ def _open_stream(tarball: Path) -> IO[bytes]:
     return open(tarball, "rb")
 
 
-def docker_pack_digests(tarball: Path) -> tuple[str, list[str]]:
-    """(expected image ID, layer diff_ids) of a docker pack, every layer re-hashed."""
+def docker_pack_digests(tarball: Path) -> tuple[str, list[str], list[str]]:
+    """(expected image ID, layer diff_ids, the tags the archive carries) of a docker pack,
+    every layer re-hashed."""
     configs: dict[str, bytes] = {}
     layer_sha: dict[str, str] = {}
     manifest: Any = None
     try:
-        with _open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
+        with open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
             for m in tar:
                 if not m.isfile():
                     continue
@@ -98,21 +99,22 @@ def docker_pack_digests(tarball: Path) -> tuple[str, list[str]]:
         config = json.loads(config_bytes)
         diff_ids = list(config["rootfs"]["diff_ids"])
         actual = [layer_sha[name] for name in entry["Layers"]]
+        repo_tags = [str(t) for t in entry.get("RepoTags") or []]
     except (TypeError, KeyError, IndexError, ValueError):
         raise _damaged(tarball, "no valid manifest.json/config") from None
     if actual != diff_ids:
         raise _damaged(tarball, "a layer's sha256 does not match the config's diff_ids")
-    return "sha256:" + hashlib.sha256(config_bytes).hexdigest(), diff_ids
+    return "sha256:" + hashlib.sha256(config_bytes).hexdigest(), diff_ids, repo_tags
 
 
 def tarball_layer_digest(tarball: Path) -> str:
     """sha256 of the decompressed tarball = the diff_id `docker import` gives its layer."""
     h = hashlib.sha256()
     try:
-        with _open_stream(tarball) as raw:
+        with open_stream(tarball) as raw:
             while chunk := raw.read(CHUNK):
                 h.update(chunk)
-        with _open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
+        with open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
             for _ in tar:
                 pass
     except (tarfile.TarError, OSError, EOFError, ValueError, lzma.LZMAError) as e:
@@ -151,9 +153,9 @@ def import_pack(runner: Runner, engine: Engine, tarball: Path, ref: str, *,
         return ImportResult(ref, "", [], fmt, False)
     with runner.step(f"verify {tarball.name}"):
         if fmt == "docker":
-            expected_id, layers = docker_pack_digests(tarball)
+            expected_id, layers, pack_tags = docker_pack_digests(tarball)
         else:
-            expected_id, layers = "", [tarball_layer_digest(tarball)]
+            expected_id, layers, pack_tags = "", [tarball_layer_digest(tarball)], []
     current = engine.image(ref)
     if current is not None and not force:
         if (fmt == "docker" and current.id == expected_id) or (
@@ -163,14 +165,14 @@ def import_pack(runner: Runner, engine: Engine, tarball: Path, ref: str, *,
             result = ImportResult(ref, current.id, layers, fmt, True)
             _record_image(tarball, provenance, rec, result)
             return result
+    # `docker load` (re)points the tags the archive carries: note where each pointed before
+    before = {t: _image_id(engine, t) for t in pack_tags if t != ref}
     with runner.step(f"docker {'load' if fmt == 'docker' else 'import'} {tarball.name}"):
         if fmt == "docker":
             images = engine.load_tar(tarball)
             image_id = images[0].id if images else ""
-            extra_tags = [t for img in images for t in img.tags if t != ref]
         else:
             image_id = engine.import_tar(tarball)
-            extra_tags = []
     try:
         if fmt == "docker" and image_id != expected_id:
             raise FwenvError(f"docker load gave image {image_id[:19]}, not the pack's config "
@@ -178,16 +180,31 @@ def import_pack(runner: Runner, engine: Engine, tarball: Path, ref: str, *,
         if engine.layers(image_id) != layers:
             raise FwenvError(f"the loaded layers of {tarball.name} differ from the tarball's "
                              "digests: rebuild the pack (invoke guix.pack --force)")
+        engine.tag(image_id, ref)
     except FwenvError:
         if fmt == "tarball" or current is None or current.id != image_id:
             engine.remove_image(image_id)
         raise
-    engine.tag(image_id, ref)
-    for t in extra_tags:  # the tag Guix wrote into the pack: keep only ours
-        engine.untag(t)
+    finally:
+        _restore_tags(engine, before)
     result = ImportResult(ref, image_id, layers, fmt, False)
     _record_image(tarball, provenance, rec, result)
     return result
+
+
+def _image_id(engine: Engine, ref: str) -> str | None:
+    img = engine.image(ref)
+    return str(img.id) if img is not None else None
+
+
+def _restore_tags(engine: Engine, before: dict[str, str | None]) -> None:
+    """Undo what the load did to the archive's own tags (never any other tag): one it created
+    is removed, one it moved away from another image points there again."""
+    for tag, old_id in before.items():
+        if old_id is None:
+            engine.untag(tag)
+        elif _image_id(engine, tag) != old_id:
+            engine.tag(old_id, tag)
 
 
 def _record_image(tarball: Path, provenance: Path | None, rec: dict[str, Any] | None,
@@ -205,7 +222,7 @@ def _record_image(tarball: Path, provenance: Path | None, rec: dict[str, Any] | 
 
 def _guess_format(tarball: Path) -> str:
     try:
-        with _open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
+        with open_stream(tarball) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
             for m in tar:
                 if m.name.removeprefix("./") == "manifest.json":
                     return "docker"

@@ -13,7 +13,7 @@ from ..engine import Engine
 from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock
 from ..plan import Runner
-from .artifacts import make_artifacts
+from .artifacts import import_image, make_artifacts
 from .options import ReleaseOptions
 from .preflight import check_version
 from .reproduce import build_pack_once
@@ -58,6 +58,24 @@ def write_attestation(runner: Runner, sigs_dir: Path, version: str, signer_name:
     return target
 
 
+def _smoke(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions,
+           pack: Any) -> dict[str, Any]:
+    """The smoke ROMs, as release builds them: in the rebuilt image (loaded under a scratch
+    tag, untagged after) unless --firmware-image names another."""
+    if opts.firmware is None:
+        return {"status": "skipped", "note": "no smoke targets requested (--smoke TARGET)"}
+    if opts.firmware_image:
+        return smoke_firmware(runner, opts, opts.firmware_image)
+    ref = f"{cfg.env_image}:{opts.version}-attest"
+    import_image(runner, engine, pack, ref)
+    try:
+        result = smoke_firmware(runner, opts, ref)
+        result["image"] = f"{cfg.env_image}:{opts.version}"  # what release records
+        return result
+    finally:
+        engine.untag(ref)
+
+
 # -- attest / verify -------------------------------------------------------------------------------
 def attest(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions,
            sigs_dir: Path) -> dict[str, Any]:
@@ -72,9 +90,10 @@ def attest(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions,
             shutil.rmtree(work)
         with runner.step("rebuild (independent builder, fresh store)"):
             pack = build_pack_once(cfg, runner, engine, opts.build, work / "build")
-        firmware = smoke_firmware(runner, opts, opts.firmware_image or "") \
-            if opts.firmware else {"status": "skipped"}
+        firmware = _smoke(cfg, runner, engine, opts, pack)
         arts = make_artifacts(cfg, runner, engine, opts.build, pack, work / "artifacts", version,
                               firmware=firmware)
         target = write_attestation(runner, sigs_dir, version, name, opts.signer, arts.sums)
+        if not runner.dry_run:
+            shutil.rmtree(work, ignore_errors=True)  # attested: the sums are all that is kept
     return {"version": version, "signer": name, "attestation": str(target), "sums": arts.sums}

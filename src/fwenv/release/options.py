@@ -10,7 +10,7 @@ from typing import Any
 from ..config import Config
 from ..engine import Engine
 from ..guix.builder import default_builder
-from ..guix.options import PackOptions
+from ..guix.options import PackOptions, check_options
 from ..plan import Runner
 from .sign import Signer, parse_signer
 from .smoke import firmware_smoke
@@ -41,6 +41,7 @@ class ReleaseOptions:
     firmware: Callable[[str], dict[str, Any]] | None = None  # image ref -> {"roms": ..., ...}
     firmware_image: str | None = None
     after_build: AfterBuild | None = None  # test hook: alter a build's output
+    resume: bool = False  # go on from the two builds of a release that stopped after they agreed
 
 
 def _split(value: str | None) -> list[str]:
@@ -53,18 +54,25 @@ def release_options(cfg: Config, runner: Runner, engine: Engine, version: str,
 
     The pack: the project's own (environment shape, daemon mode, recipe), always pinned by
     the channels file and in docker format; manifest, channels and load_path (comma-separated)
-    are relative to the project root. Smoke targets: `smoke` (comma-separated), else
-    [tool.fwenv.release] smoke_targets. Any other flag is a ReleaseOptions field.
+    are relative to the project root; compressor, substitute_urls, cores, jobs and
+    entry_point as guix.pack takes them (empty: the project's default). Smoke targets:
+    `smoke` (comma-separated), else [tool.fwenv.release] smoke_targets. Any other flag is a
+    ReleaseOptions field.
     """
     root = cfg.root
     manifest, channels = flags.pop("manifest", ""), flags.pop("channels", "")
     pack_opts = PackOptions.from_project(
         cfg, manifest=root / manifest if manifest else None,
         channels=root / (channels or "guix/channels.scm"), format="docker",
+        compressor=flags.pop("compressor", "") or None,
+        substitute_urls=flags.pop("substitute_urls", "") or None,
+        cores=flags.pop("cores", None), jobs=flags.pop("jobs", None),
+        entry_point=flags.pop("entry_point", "") or None,
         substitutes=not flags.pop("no_substitutes", False),
         time_machine=not flags.pop("no_time_machine", False),
         load_path=[root / d for d in (_split(flags.pop("load_path", "")) or ["guix/modules"])],
         guix_options=flags.pop("guix_option", None))
+    check_options(pack_opts)  # bad pack options fail before any preflight or build
     builder_image = flags.pop("builder", "") or default_builder(cfg, runner, engine)
     targets = _split(flags.pop("smoke", "")) or [str(t) for t in
                                                 cfg.get("release.smoke_targets", [])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -64,6 +65,18 @@ def check_free_disk(path: Path, need_bytes: int) -> None:
                          "[tool.fwenv.release] min_free_gib")
 
 
+def normalize_registry(registry: str) -> str:
+    """`host[:port][/path]` as preflight checks it and push uses it (no scheme, no '/' at the
+    end, lower case as Docker references need)."""
+    if "://" in registry:
+        scheme, _, rest = registry.partition("://")
+        raise FwenvError(f"--push {registry}: drop the scheme ({scheme}://) and give "
+                         f"host[:port][/path], e.g. --push {rest.rstrip('/')}")
+    bare = registry.strip().rstrip("/").lower()
+    check_image_ref(bare + "/x")
+    return bare
+
+
 def registry_url(registry: str) -> str:
     host = registry.split("/")[0]
     local = host.split(":")[0] in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
@@ -71,7 +84,6 @@ def registry_url(registry: str) -> str:
 
 
 def check_registry(registry: str) -> None:
-    check_image_ref(registry.lower() + "/x")
     url = registry_url(registry)
     try:
         with urllib.request.urlopen(url, timeout=10):  # noqa: S310 (http/https only)
@@ -86,6 +98,57 @@ def check_registry(registry: str) -> None:
                          "start it or fix --push") from None
 
 
+MANIFEST_TYPES = ", ".join([
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json"])
+
+
+def check_tag_unpublished(registry: str, name: str, version: str) -> None:
+    """Refuse a tag the registry already holds (another clone, a deleted release/ directory)."""
+    host, _, path = registry.partition("/")
+    repo = f"{path}/{name}" if path else name
+    url = registry_url(registry) + f"{repo}/manifests/{version}"
+    req = urllib.request.Request(url, method="HEAD", headers={"Accept": MANIFEST_TYPES})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 (http/https only)
+            digest = resp.headers.get("Docker-Content-Digest", "(digest not given)")
+    except urllib.error.HTTPError as e:
+        if e.code in (404, 401):  # not there (401: no anonymous read; push will tell)
+            return
+        raise FwenvError(f"registry {registry} answered {e.code} for {repo}:{version}: "
+                         "check the registry address") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise FwenvError(f"registry {registry} unreachable ({getattr(e, 'reason', e)}): "
+                         "start it or fix --push") from None
+    raise FwenvError(f"{registry}/{repo}:{version} is already published as {digest}: "
+                     "pick a new --version (a published tag is never overwritten)")
+
+
+def make_test_signature(signer: Signer, runner: Runner) -> None:
+    """Sign a scratch file with the real key, so a passphrase or pinentry problem stops the
+    release now, not after two builds."""
+    with tempfile.TemporaryDirectory(prefix="fwenv-sigtest-") as d:
+        probe = Path(d) / "probe"
+        probe.write_text("fwenv release preflight\n", encoding="utf-8")
+        try:
+            signer.sign(probe, Runner(verbose=runner.verbose))
+        except FwenvError as e:
+            if signer.kind == "gpg":
+                raise FwenvError(
+                    f"a test signature with gpg key {signer.key} failed ({_cause(e)}): a key "
+                    "with a passphrase needs a gpg-agent that can ask for it (run in a "
+                    "terminal with a pinentry, or gpg-preset-passphrase, or allow-loopback-pinentry "
+                    "with --pinentry-mode loopback); else check the key id "
+                    "(gpg --list-secret-keys) and GNUPGHOME") from None
+            raise FwenvError(f"a test signature with ssh key {signer.key} failed ({_cause(e)}): "
+                             "a key with a passphrase must be in ssh-agent (ssh-add)") from None
+
+
+def _cause(e: FwenvError) -> str:
+    return str(e).split(": ", 1)[-1].split(" — ")[0]
+
+
 @dataclass
 class Preflight:
     root: Path
@@ -97,6 +160,7 @@ class Preflight:
     builder_image: str = ""
     registry: str | None = None
     signer: Signer | None = None
+    image_name: str = "coreboot-build-env"
 
     def run(self, runner: Runner, engine: Engine) -> list[str]:
         """Every check, in order of cost; the first failure raises. Returns what was checked."""
@@ -122,11 +186,15 @@ class Preflight:
             done.append("signing key present")
         if runner.dry_run:
             return done
+        if self.signer is not None:
+            make_test_signature(self.signer, runner)
+            done.append("test signature made")
         done.append("engine up")
         if self.builder_image and engine.image(self.builder_image) is None:
             raise FwenvError(f"builder image {self.builder_image} not found: "
                              "run invoke guix.base first")
         if self.registry:
             check_registry(self.registry)
-            done.append("registry reachable")
+            check_tag_unpublished(self.registry, self.image_name, self.version)
+            done.append("registry reachable, tag not yet published")
         return done

@@ -24,6 +24,7 @@ import os
 import shutil
 import time
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,8 @@ from ..plan import Runner
 from .artifacts import PROVENANCE, Artifacts, import_image, make_artifacts, provenance_record
 from .attest import write_attestation
 from .options import ReleaseOptions
-from .preflight import Preflight, check_version
-from .reproduce import reproduce
+from .preflight import Preflight, check_version, normalize_registry
+from .reproduce import reproduce, resume
 from .sign import SUMS
 from .smoke import smoke_firmware
 
@@ -62,6 +63,7 @@ def release(cfg: Config, runner: Runner, engine: Engine,
             opts: ReleaseOptions) -> dict[str, Any]:
     """`invoke release`; a dry run goes the same way and prints every command."""
     version = check_version(opts.version)
+    registry = normalize_registry(opts.registry) if opts.registry else None
     release_root = cfg.root / str(cfg.get("release.dir", "release"))
     final = release_root / version
     po = opts.build.pack_options
@@ -69,49 +71,103 @@ def release(cfg: Config, runner: Runner, engine: Engine,
                                    else [])]
     checks = Preflight(cfg.root, version, final, inputs, allow_dirty=opts.allow_dirty,
                        min_free_gib=float(cfg.get("release.min_free_gib", 10)),
-                       builder_image=opts.build.builder_image, registry=opts.registry,
-                       signer=opts.signer).run(runner, engine)
+                       builder_image=opts.build.builder_image, registry=registry,
+                       signer=opts.signer, image_name=cfg.env_image).run(runner, engine)
     started = time.time()
     work = cfg.output_dir / "release" / version
     ref = check_image_ref(f"{cfg.env_image}:{version}")
+    published: list[str] = []
     with nullcontext() if runner.dry_run else output_lock(release_root):
-        if work.exists() and not runner.dry_run:
-            shutil.rmtree(work)
-        pack = reproduce(cfg, runner, engine, opts.build, work, opts.after_build)
-        with runner.step(f"import and tag {ref}"):
-            imported = import_image(runner, engine, pack, ref)
-        firmware = smoke_firmware(runner, opts, ref)
-        with _staged(runner, final) as tmp:
-            with runner.step("SBOM and sums"):
-                arts = make_artifacts(cfg, runner, engine, opts.build, pack, tmp, version,
-                                      firmware=firmware)
-            if arts.image_id != imported.image_id:
-                raise FwenvError(f"imported image id {imported.image_id} is not the archive's "
-                                 f"config digest {arts.image_id}: report this as a fwenv bug")
-            pushed = None
-            if opts.registry:
-                with runner.step(f"push to {opts.registry}"):
-                    pushed = push_image(runner, engine, arts.image_id, opts.registry,
-                                        cfg.env_image, version)
-            record = provenance_record(cfg, opts, arts, imported, pushed, checks, started, work)
-            runner.show(f"# write {final}/{PROVENANCE}")
-            if not runner.dry_run:
-                (tmp / PROVENANCE).write_text(json.dumps(record, indent=2, sort_keys=True)
-                                              + "\n", encoding="utf-8")
-            signed = []
-            if opts.signer is not None:
-                signed = [opts.signer.sign(tmp / SUMS, runner).name,
-                          opts.signer.sign(tmp / PROVENANCE, runner).name]
-            if not runner.dry_run:
-                os.chmod(tmp, 0o755)
-                for p in tmp.iterdir():
-                    os.chmod(p, 0o644)
+        if opts.resume and not runner.dry_run:
+            pack = resume(runner, opts.build, work)
+        else:
+            if work.exists() and not runner.dry_run:
+                shutil.rmtree(work)
+            pack = reproduce(cfg, runner, engine, opts.build, work, opts.after_build)
+        try:
+            arts, imported, pushed, signed = _publish(
+                _Publish(cfg, runner, engine, opts, ref, final, registry, checks, started, work),
+                pack, published)
+        except (FwenvError, KeyboardInterrupt) as e:
+            if runner.dry_run:
+                raise
+            raise _after_agreement(e, version, work, published) from None
     if not runner.dry_run:
         shutil.rmtree(work, ignore_errors=True)  # both builds matched: the release dir has it all
     result = _finish(runner, opts, final, arts, imported, pushed, signed, checks)
     if runner.dry_run:
         result.update(dry_run=True, archive=arts.archive, commands=list(runner.printed))
     return result
+
+
+def _after_agreement(e: BaseException, version: str, work: Path,
+                     published: list[str]) -> BaseException:
+    """A failure or cancel after both builds agreed: keep them, say how to go on and what, if
+    anything, is already public."""
+    said = (f"; already published: {', '.join(published)}" if published
+            else "; nothing was published")
+    resume_hint = (f"both builds agreed and are kept in {work}: "
+                   f"invoke release --version {version} --resume goes on without rebuilding")
+    if isinstance(e, KeyboardInterrupt):
+        return type(e)(f"{resume_hint}{said}")
+    return FwenvError(f"{e}; {resume_hint}{said}")
+
+
+@dataclass(frozen=True)
+class _Publish:
+    """What the publishing half of a release works with."""
+
+    cfg: Config
+    runner: Runner
+    engine: Engine
+    opts: ReleaseOptions
+    ref: str
+    final: Path
+    registry: str | None
+    checks: list[str]
+    started: float
+    work: Path
+
+
+def _publish(p: _Publish, pack: Any,
+             published: list[str]) -> tuple[Artifacts, Any, Any, list[str]]:
+    """Import, smoke, artifacts, sums signed, push, provenance signed: release/<V>/ at once.
+    `published` gets each thing made public, as it is."""
+    cfg, runner, engine, opts, ref, final, registry = (p.cfg, p.runner, p.engine, p.opts, p.ref,
+                                                       p.final, p.registry)
+    with runner.step(f"import and tag {ref}"):
+        imported = import_image(runner, engine, pack, ref)
+    firmware = smoke_firmware(runner, opts, ref)
+    with _staged(runner, final) as tmp:
+        with runner.step("SBOM and sums"):
+            arts = make_artifacts(cfg, runner, engine, opts.build, pack, tmp, version=opts.version,
+                                  firmware=firmware)
+        if arts.image_id != imported.image_id:
+            raise FwenvError(f"imported image id {imported.image_id} is not the archive's "
+                             f"config digest {arts.image_id}: report this as a fwenv bug")
+        signed = []
+        if opts.signer is not None:  # sign before anything is public
+            signed.append(opts.signer.sign(tmp / SUMS, runner).name)
+        pushed = None
+        if registry:
+            with runner.step(f"push to {registry}"):
+                pushed = push_image(runner, engine, arts.image_id, registry, cfg.env_image,
+                                    opts.version)
+            if not runner.dry_run:
+                published.append(pushed.get("pinned", pushed["ref"]))
+        record = provenance_record(cfg, opts, arts, imported, pushed, p.checks, p.started,
+                                   p.work)
+        runner.show(f"# write {final}/{PROVENANCE}")
+        if not runner.dry_run:
+            (tmp / PROVENANCE).write_text(json.dumps(record, indent=2, sort_keys=True)
+                                          + "\n", encoding="utf-8")
+        if opts.signer is not None:
+            signed.append(opts.signer.sign(tmp / PROVENANCE, runner).name)
+        if not runner.dry_run:
+            os.chmod(tmp, 0o755)
+            for f in tmp.iterdir():
+                os.chmod(f, 0o644)
+    return arts, imported, pushed, signed
 
 
 def _finish(runner: Runner, opts: ReleaseOptions, final: Path, arts: Artifacts, imported: Any,

@@ -21,8 +21,14 @@ def firmware_smoke(cfg: Config, runner: Runner, engine: Engine,
                    targets: list[str]) -> Callable[[str], dict[str, Any]]:
     """Smoke builds with fwenv.firmware: ROM path + sha256 per target, built in `image`.
     An image without the coreboot toolchain is recorded as skipped (with the reason)."""
+    chosen = [get_target(cfg, t) for t in targets]  # unknown names fail before building
+    for t in chosen:
+        if t.kind == "heads":
+            raise FwenvError(f"--smoke {t.name}: a Heads board is not a release smoke target "
+                             "(smoke builds are coreboot ROMs); choose a coreboot target "
+                             "(invoke firmware.list) or build it with invoke firmware.build")
+
     def run(image: str) -> dict[str, Any]:
-        chosen = [get_target(cfg, t) for t in targets]  # unknown names fail before building
         try:
             check_image(engine, runner, image)
         except FwenvError as e:
