@@ -15,9 +15,12 @@ from .artifacts import Artifacts, make_artifacts
 from .options import ReleaseOptions
 from .preflight import check_version
 from .reproduce import build_pack_once
-from .verify import (
+from .signers import (
+    KEYS_DIR,
     SignerResult,
+    builder_keys,
     compare_sums,
+    threshold,
     verify_release_dir,
     verify_signers,
 )
@@ -40,38 +43,63 @@ class VerifyOptions:
 
     version: str
     sigs_dir: Path | None = None
-    allowed_signers: Path | None = None
+    keys_dir: Path | None = None  # default: <sigs_dir>/builder-keys
+    min_signers: int | None = None  # default: [tool.fwenv.release] min_signers, else 1
     release_dir: Path | None = None  # default: release/<version> when it exists
     rebuild: ReleaseOptions | None = None  # rebuild locally with these and compare
     image: str | None = None  # a published REF@sha256:… to compare with the rebuild
+
+
+def min_signers_of(cfg: Config, given: int | None) -> int:
+    n = given if given is not None else cfg.get("release.min_signers", 1)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise FwenvError(f"min_signers {n!r} is not a whole number >= 1: fix --min-signers "
+                         "or [tool.fwenv.release] min_signers")
+    return n
+
+
+def trusted(cfg: Config, version: str, sigs_dir: Path | None, keys_dir: Path | None,
+            release_dir: Path | None, *, min_signers: int | None = None,
+            local: dict[str, str] | None = None) -> list[SignerResult]:
+    """The release (when given) and every signer, each bound to its key, plus the threshold:
+    the base is the release's own signed sums, else a local rebuild's, else the first signer."""
+    if sigs_dir is None and keys_dir is None:
+        raise FwenvError("checking signatures needs the signers' keys: pass --sigs DIR "
+                         "(its builder-keys/ holds them) or --keys DIR")
+    keys = builder_keys(keys_dir if keys_dir is not None else Path(str(sigs_dir)) / KEYS_DIR)
+    results = []
+    base = local
+    if release_dir is not None:
+        rel = verify_release_dir(release_dir, keys)
+        results.append(rel)
+        base = rel.sums if rel.counts else base
+    if sigs_dir is not None:
+        signers = verify_signers(sigs_dir, version, keys, base=base)
+        results += signers
+        short = threshold(signers, min_signers_of(cfg, min_signers))
+        results += [short] if short else []
+    return results
 
 
 def verify(cfg: Config, runner: Runner, engine: Engine, **options: Any) -> dict[str, Any]:
     """Check signers, the release dir, a local rebuild and a published image; never raises
     on a mismatch (the caller exits non-zero when `ok` is false). `options`: VerifyOptions."""
     opts = VerifyOptions(**options)
-    version, sigs_dir, allowed_signers = opts.version, opts.sigs_dir, opts.allowed_signers
-    release_dir, rebuild, image = opts.release_dir, opts.rebuild, opts.image
+    version, release_dir, rebuild, image = opts.version, opts.release_dir, opts.rebuild, opts.image
     check_version(version)
-    results: list[SignerResult] = []
-    local = None
-    if rebuild is not None:
-        local = rebuild_sums(cfg, runner, engine, rebuild)
-    if release_dir is None:
+    min_signers_of(cfg, opts.min_signers)
+    local = rebuild_sums(cfg, runner, engine, rebuild) if rebuild is not None else None
+    if release_dir is None and opts.sigs_dir is not None:
         candidate = cfg.root / str(cfg.get("release.dir", "release")) / version
         release_dir = candidate if candidate.is_dir() else None
-    if release_dir is not None:
-        results.append(verify_release_dir(release_dir, allowed_signers))
-    if sigs_dir is not None:
-        base = local.sums if local is not None else None
-        results += verify_signers(sigs_dir, version, base=base, allowed_signers=allowed_signers)
+    results: list[SignerResult] = []
+    if opts.sigs_dir is not None or release_dir is not None:
+        results = trusted(cfg, version, opts.sigs_dir, opts.keys_dir, release_dir,
+                          min_signers=opts.min_signers,
+                          local=local.sums if local is not None and not runner.dry_run else None)
     if local is not None and not runner.dry_run:
-        others = [r for r in results if r.sums]
-        diff = []
-        for r in others:
-            d = compare_sums(r.sums, local.sums)
-            if d:
-                diff.append(f"vs {r.signer}: {'; '.join(d)}")
+        diff = [f"vs {r.signer}: {'; '.join(d)}" for r in results if r.sums
+                for d in [compare_sums(r.sums, local.sums)] if d]
         results.append(SignerResult("local rebuild", "differs" if diff else "verified",
                                     " | ".join(diff), local.sums))
     image_check = None
