@@ -81,15 +81,17 @@ def attest(c, version="", signer="", sigs="", name="", manifest="", channels="",
 
 @task(iterable=BUILD_ITERABLE, help={
     "version": "the release version to verify",
-    "sigs": "the signatures tree holding <version>/<signer>/SHA256SUMS(.asc|.sig)",
+    "sigs": "the signatures tree: builder-keys/<name>.gpg|.pub and <version>/<name>/SHA256SUMS+sig",
+    "keys": "the signers' public keys (default DIR/builder-keys of --sigs): the only keys trusted",
+    "min_signers": "fail unless this many independent keys attest the release "
+                   "(default [tool.fwenv.release] min_signers)",
     "release_dir": "a release directory to check too (default release/<version> if present)",
-    "allowed_signers": "ssh allowed_signers file (for ssh signatures)",
     "rebuild": "also rebuild locally from the pins and compare with every signer",
     "image": "a published image REF@sha256:...: pull it and compare with the rebuild",
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
-def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=False, image="",
+def verify(c, version="", sigs="", keys="", min_signers="", release_dir="", rebuild=False, image="",
            manifest="", channels="", no_time_machine=False, no_substitutes=False, load_path="",
            guix_option=None, builder="", smoke="", firmware_image="", dry_run=False,
            json=False, verbose=False):
@@ -105,7 +107,8 @@ def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=F
                     smoke=smoke, firmware_image=firmware_image) if rebuild else None
     result = verify_release(cfg, runner, engine, version=version,
                             sigs_dir=Path(sigs) if sigs else None,
-                            allowed_signers=Path(allowed_signers) if allowed_signers else None,
+                            keys_dir=Path(keys) if keys else None,
+                            min_signers=whole_number("min-signers", min_signers),
                             release_dir=Path(release_dir) if release_dir else None,
                             rebuild=opts, image=image or None)
     if json:
@@ -115,6 +118,16 @@ def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=F
             print(line)
     if not result["ok"] and not dry_run:
         raise Exit("error: verification failed (see the lines above)", code=1)
+
+
+def whole_number(flag: str, value: str) -> int | None:
+    """An integer flag given as text (empty: not given)."""
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise FwenvError(f"--{flag} {value!r} is not a whole number: e.g. --{flag} 2") from None
 
 
 ns = Collection("release")

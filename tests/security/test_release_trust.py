@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from fwenv.config import Config, load_config
+from fwenv.engine import Engine
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner
-from fwenv.engine import Engine
 from fwenv.release.check import verify
 
 pytestmark = pytest.mark.skipif(shutil.which("gpgv") is None, reason="needs gpg and gpgv")

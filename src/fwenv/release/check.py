@@ -1,4 +1,5 @@
-"""`release.verify`: every signer's sums and signatures, a local rebuild, a published image."""
+"""`release.verify`: every signer's sums and signatures, a local rebuild, a published image;
+`env.pull`: the released image, pulled by digest once the release and its signers verify."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 from ..config import Config, check_image_ref
 from ..engine import Engine
+from ..env.pull import pull_pinned
 from ..errors import FwenvError
 from ..plan import Runner
-from .artifacts import Artifacts, make_artifacts
+from .artifacts import Artifacts, load_provenance_file, make_artifacts
 from .options import ReleaseOptions
 from .preflight import check_version
 from .reproduce import build_pack_once
@@ -24,6 +26,7 @@ from .signers import (
     verify_release_dir,
     verify_signers,
 )
+from .verify import image_digests
 
 
 def rebuild_sums(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions
@@ -135,3 +138,49 @@ def check_published_image(runner: Runner, engine: Engine, ref: str,
                       + ("; layers identical (config differs)" if same_layers else
                          "; layers differ"),
             "image_id": published, "layers": layers}
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    """What `env.pull` fetches and how it is checked (see its --help)."""
+
+    version: str
+    sigs_dir: Path
+    registry: str | None = None  # default: the registry the provenance records
+    release_dir: Path | None = None  # default: release/<version>
+    keys_dir: Path | None = None
+    min_signers: int | None = None
+
+
+def pull_release(cfg: Config, runner: Runner, engine: Engine, opts: PullOptions) -> dict[str, Any]:
+    """Check the release and its signers (the rules of release.verify), then pull the image its
+    signed provenance names by digest, compare its id with the attested one, tag <name>:<V>."""
+    version = check_version(opts.version)
+    release_dir = opts.release_dir or cfg.root / str(cfg.get("release.dir", "release")) / version
+    if not (release_dir / "provenance.json").is_file():
+        raise FwenvError(f"{release_dir} holds no provenance.json: download the release directory "
+                         "(SHA256SUMS, provenance.json and their signatures) or pass --release-dir")
+    results = trusted(cfg, version, opts.sigs_dir, opts.keys_dir, release_dir,
+                      min_signers=opts.min_signers)
+    failed = [r.line() for r in results if not r.ok]
+    if failed:
+        raise FwenvError(f"release {version} does not verify ({failed[0]}): nothing pulled")
+    chain = load_provenance_file(release_dir).get("chain") or {}
+    registry, image = chain.get("registry") or {}, chain.get("image") or {}
+    digest, attested = str(registry.get("digest") or ""), str(image.get("id") or "")
+    archive = release_dir / str((chain.get("pack") or {}).get("file") or "-")
+    if archive.is_file():  # listed in the verified sums: its config digest is the image id
+        derived = image_digests(archive).image_id
+        if derived != attested:
+            raise FwenvError(f"provenance.json says image id {attested}, the attested archive "
+                             f"{archive.name} has {derived}: nothing pulled")
+    if not digest or not attested:
+        raise FwenvError(f"release {version}'s provenance records no registry digest or image id "
+                         "(was it released with --push?): nothing to pull")
+    repo = str(registry.get("ref") or "").rsplit(":", 1)[0]
+    if opts.registry:
+        repo = f"{opts.registry.rstrip('/')}/{cfg.env_image}"
+    tag = f"{cfg.env_image}:{version}"
+    image_id = pull_pinned(runner, engine, f"{repo}@{digest}", expect_id=attested, tag=tag)
+    return {"version": version, "pulled": f"{repo}@{digest}", "image_id": image_id, "tag": tag,
+            "signers": [r.line() for r in results]}

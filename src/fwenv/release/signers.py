@@ -138,7 +138,8 @@ def verify_signers(sigs_dir: Path, version: str, keys: dict[str, SignerKey], *,
     if not root.is_dir():
         raise FwenvError(f"no signatures for {version} in {sigs_dir}: "
                          f"run invoke release.attest --version {version} --sigs DIR first")
-    results, counted = [], {}  # counted: fingerprint -> first signer name
+    results: list[SignerResult] = []
+    counted: dict[str, str] = {}  # fingerprint -> the first signer name it counted for
     for d in sorted(root.iterdir()):
         label = shown(d.name)
         key = keys.get(d.name)
