@@ -162,10 +162,10 @@ def test_tampering_is_caught(released, gnupghome, tmp_path: Path) -> None:
         b = f.read(1)
         f.seek(1000)
         f.write(bytes([b[0] ^ 1]))
-    out = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=None,
+    out = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=work / "sigs",
                  release_dir=work / "0.1.0")
     assert not out["ok"]
-    assert out["lines"] == [f"differs: release 0.1.0 ({archive.name}: sha256 differs from "
+    assert out["lines"][:1] == [f"differs: release 0.1.0 ({archive.name}: sha256 differs from "
                             "SHA256SUMS)"]
 
     bob = work / "sigs" / "0.1.0" / "bob"
@@ -175,7 +175,7 @@ def test_tampering_is_caught(released, gnupghome, tmp_path: Path) -> None:
         (bob / SUMS).write_text("\n".join(text) + "\n")
         lines = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=work / "sigs",
                        release_dir=Path(result["release_dir"]))["lines"]
-        assert any(ln.startswith("bad signature: bob (BAD gpg signature") for ln in lines)
+        assert any(ln.startswith("bad signature: bob (bob's key: bad signature") for ln in lines)
 
     alice = work / "sigs" / "0.1.0" / "alice" / "SHA256SUMS.asc"  # one signature
     alice.write_text(alice.read_text().replace("=", "A", 1) if "=" in alice.read_text()
