@@ -25,8 +25,8 @@ HEADER = ("# Bad inputs and attacks, and what fwenv says\n\n"
           "Generated from the tests in tests/security/ (`scripts/bad-inputs-doc`), not by hand;\n"
           "`tests/security/test_zz_bad_inputs_doc.py` fails when this table is out of date.\n"
           "Each message is the one line the library raises (the tasks print it after `error: `,\n"
-          "exit 1, no traceback); temp paths, fingerprints and hashes are shown as <tmp>, <fpr>\n"
-          "and <sha256>.\n\n"
+          "exit 1, no traceback); temp paths, the checkout, fingerprints and hashes are shown as\n"
+          "<tmp>, <checkout>, <fpr> and <sha256>.\n\n"
           "| test | bad input or attack | what fwenv says |\n|---|---|---|\n")
 RECORDS: dict[tuple[str, str], str] = {}
 
@@ -34,6 +34,7 @@ RECORDS: dict[tuple[str, str], str] = {}
 def normalize(text: str, temps: list[str]) -> str:
     for t in sorted(temps, key=len, reverse=True):
         text = text.replace(t, "<tmp>")
+    text = text.replace(str(ROOT), "<checkout>")
     text = re.sub(r"\b[0-9A-Fa-f]{64}\b", "<sha256>", text)
     text = re.sub(r"\b[0-9A-F]{40}\b", "<fpr>", text)
     text = re.sub(r"\b[0-9A-F]{16}\b", "<keyid>", text)
@@ -209,3 +210,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture()
+def bad_input_records() -> dict[tuple[str, str], str]:
+    return RECORDS

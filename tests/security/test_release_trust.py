@@ -86,7 +86,7 @@ def test_one_key_for_three_signer_names_counts_once(tmp_path: Path, keys, kit, r
     assert not out["ok"]
     assert out["lines"][2].startswith("same key: alice2 (key ")
     assert out["lines"][-1] == record("one key under three signer names, --min-signers 2",
-        "too few signers: signers (1 independent signer match, --min-signers is 2)")
+        "too few signers: signers (1 independent signer matches, --min-signers is 2)")
 
 
 def test_valid_signature_by_a_key_only_in_the_default_keyring(tmp_path: Path, keys, kit, record,

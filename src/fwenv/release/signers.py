@@ -38,7 +38,7 @@ def shown(name: str) -> str:
 def check_signer_name(name: str) -> str:
     """A signer name is one plain path component: checked before any path is made from it."""
     if not SIGNER_NAME.match(name or "") or ".." in name:
-        raise FwenvError(f"bad signer name {shown(name)!r}: use 1-64 letters, digits, '.', '_', "
+        raise FwenvError(f"bad signer name '{shown(name)}': use 1-64 letters, digits, '.', '_', "
                          "'+', '-' (no '/', no '..', not starting with '.' or '-')")
     return name
 
@@ -210,5 +210,5 @@ def threshold(results: list[SignerResult], min_signers: int) -> SignerResult | N
     if n >= min_signers:
         return None
     return SignerResult("signers", "too few signers",
-                        f"{n} independent signer{'s' if n != 1 else ''} match, "
+                        f"{n} independent signer{'s match' if n != 1 else ' matches'}, "
                         f"--min-signers is {min_signers}")
