@@ -131,3 +131,26 @@ def test_task_flags(tmp_path: Path, args: tuple[str, ...], keys, kit, record) ->
     [line] = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
     record("invoke " + " ".join(args), line)
     assert kit.tree_state(tmp_path) == before
+
+
+def _ssh_key(where: Path, name: str) -> Path:
+    key = where / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)],
+                   check=True)
+    return key
+
+
+def test_ssh_signer_directory_signed_by_another_ssh_key(tmp_path: Path, kit, record) -> None:
+    from fwenv.release.sign import SSH_NAMESPACE
+    carol, mallory = _ssh_key(tmp_path, "carol"), _ssh_key(tmp_path, "mallory")
+    sigs = tmp_path / "sigs"
+    d = sigs / "1.0" / "carol"
+    d.mkdir(parents=True)
+    (d / "SHA256SUMS").write_text(kit.sums_of(kit.HONEST))
+    subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-f", str(mallory), "-n", SSH_NAMESPACE,
+                    str(d / "SHA256SUMS")], check=True)
+    (sigs / "builder-keys").mkdir()
+    shutil.copy(f"{carol}.pub", sigs / "builder-keys" / "carol.pub")
+    [r] = verify_signers(sigs, "1.0", builder_keys(sigs / "builder-keys"))
+    assert record("ssh signer directory signed by another ssh key", r.line()).startswith(
+        "bad signature: carol (carol's key: bad ssh signature")
