@@ -242,3 +242,17 @@ def test_verify_rebuild_and_published_image_digest(released, engine, builder,
     assert any(ln.startswith("verified: local rebuild") for ln in out["lines"])
     assert any(ln.startswith(f"verified: image {pinned} (MATCH image id") for ln in out["lines"])
     engine.remove_image(pinned)
+
+
+def test_env_pull_of_the_released_offline_environment(released, engine, registry) -> None:
+    """env.pull: the release and its signers verify, the image is pulled by the digest the
+    signed provenance records, its id is the attested archive's, then it is tagged."""
+    from fwenv.release.check import PullOptions, pull_release
+
+    cfg, result, sigs = released
+    engine.remove_image(f"{ENV_IMAGE}:0.1.0")
+    res = pull_release(cfg, Runner(), engine, PullOptions(
+        version="0.1.0", sigs_dir=sigs, release_dir=Path(result["release_dir"])))
+    assert res["pulled"] == result["pushed"]["pinned"] and res["image_id"] == result["image_id"]
+    assert engine.image(f"{ENV_IMAGE}:0.1.0").id == result["image_id"]
+    engine.remove_image(result["pushed"]["pinned"], force=False)
