@@ -103,3 +103,14 @@ def emit(result: dict[str, Any], as_json: bool, runner: Runner) -> None:
                 runner.info(f"  {k}: {', '.join(map(str, v))}")
             else:
                 runner.info(f"  {k}: {v}")
+
+
+def whole_number(flag: str, value: Any) -> int | None:
+    """An integer option given as text (empty: not given); anything else is one line."""
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise FwenvError(f"--{flag} {value!r} is not a whole number: pass e.g. --{flag} 2") \
+            from None

@@ -12,7 +12,8 @@ from fwenv.env.importer import import_env
 from fwenv.env.shell import open_shell
 from fwenv.errors import FwenvError
 from fwenv.guix.options import PackOptions
-from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask
+from fwenv.release.check import PullOptions, pull_release
+from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask, required, whole_number
 from fwtasks.guix import PACK_HELP
 
 
@@ -79,8 +80,31 @@ def clean(c, store=False, images=False, output=False, dry_run=False, json=False,
     emit({"removed": removed}, json, runner)
 
 
+@task(help={"version": "the release version to pull (tagged coreboot-build-env:<version>)",
+            "sigs": "the signatures tree: builder-keys/ and <version>/<signer>/ (release.verify's)",
+            "registry": "pull from this registry (host[:port][/path]) instead of the recorded one",
+            "release_dir": "the release directory (default release/<version>): signed SHA256SUMS "
+                           "and provenance.json",
+            "keys": "the trusted public keys (default DIR/builder-keys of --sigs)",
+            "min_signers": "independent signers required (default [tool.fwenv.release] "
+                           "min_signers)", **COMMON_HELP})
+@fwtask
+def pull(c, version="", sigs="", registry="", release_dir="", keys="", min_signers="",
+         dry_run=False, json=False, verbose=False):
+    """Pull the released image by digest once its signers verify; tag it only if its id matches."""
+    required(version=version, sigs=sigs)
+    cfg, runner = context(dry_run, verbose)
+    res = pull_release(cfg, runner, engine_for(runner), PullOptions(
+        version=version, sigs_dir=Path(sigs), registry=registry or None,
+        release_dir=Path(release_dir) if release_dir else None,
+        keys_dir=Path(keys) if keys else None,
+        min_signers=whole_number("min-signers", min_signers)))
+    emit(res, json, runner)
+
+
 ns = Collection("env")
 ns.add_task(import_, name="import")
 ns.add_task(build)
 ns.add_task(shell)
 ns.add_task(clean)
+ns.add_task(pull)

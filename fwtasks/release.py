@@ -14,7 +14,7 @@ from fwenv.release.check import verify as verify_release
 from fwenv.release.options import release_options
 from fwenv.release.publish import release as make_release
 
-from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
+from .common import COMMON_HELP, context, emit, engine_for, fwtask, required, whole_number
 from .guix import PACK_HELP
 
 # The pack options of guix.pack, same names and meaning (a release is always docker format).
@@ -37,18 +37,8 @@ def _pack_flags(kw: dict[str, Any]) -> dict[str, Any]:
     flags = {k: kw[k] for k in PACK_OPTIONS}
     flags["load_path"] = ",".join(kw["load_path"] or [])
     for k in ("cores", "jobs"):
-        flags[k] = _int(k, flags[k])
+        flags[k] = whole_number(k, flags[k])
     return flags
-
-
-def _int(name: str, value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise FwenvError(f"--{name} {value!r} is not a whole number: pass e.g. --{name} 2") \
-            from None
 
 
 @task(default=True, iterable=BUILD_ITERABLE, help={
@@ -104,18 +94,20 @@ def attest(c, version="", signer="", sigs="", name="", manifest="", channels="",
 
 @task(iterable=BUILD_ITERABLE, help={
     "version": "the release version to verify",
-    "sigs": "the signatures tree holding <version>/<signer>/SHA256SUMS(.asc|.sig)",
+    "sigs": "the signatures tree: builder-keys/<name>.gpg|.pub and <version>/<name>/SHA256SUMS+sig",
+    "keys": "the signers' public keys (default DIR/builder-keys of --sigs): the only keys trusted",
+    "min_signers": "fail unless this many independent keys attest the release "
+                   "(default [tool.fwenv.release] min_signers)",
     "release_dir": "a release directory to check too (default release/<version> if present)",
-    "allowed_signers": "ssh allowed_signers file (for ssh signatures)",
     "rebuild": "also rebuild locally from the pins and compare with every signer",
     "image": "a published image REF@sha256:...: pull it and compare with the rebuild",
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
-def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=False, image="",
-           manifest="", channels="", compressor="", substitute_urls="", no_substitutes=False,
-           cores="", jobs="", no_time_machine=False, load_path=None, guix_option=None,
-           entry_point="", builder="", smoke="", firmware_image="", dry_run=False,
+def verify(c, version="", sigs="", keys="", min_signers="", release_dir="", rebuild=False,
+           image="", manifest="", channels="", compressor="", substitute_urls="",
+           no_substitutes=False, cores="", jobs="", no_time_machine=False, load_path=None,
+           guix_option=None, entry_point="", builder="", smoke="", firmware_image="", dry_run=False,
            json=False, verbose=False):
     """Check every signer's signature and sums; one line per signer; non-zero on any problem."""
     required(version=version)
@@ -127,7 +119,8 @@ def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=F
                     smoke=smoke, firmware_image=firmware_image) if rebuild else None
     result = verify_release(cfg, runner, engine, version=version,
                             sigs_dir=Path(sigs) if sigs else None,
-                            allowed_signers=Path(allowed_signers) if allowed_signers else None,
+                            keys_dir=Path(keys) if keys else None,
+                            min_signers=whole_number("min-signers", min_signers),
                             release_dir=Path(release_dir) if release_dir else None,
                             rebuild=opts, image=image or None)
     if json:
@@ -137,6 +130,7 @@ def verify(c, version="", sigs="", release_dir="", allowed_signers="", rebuild=F
             print(line)
     if not result["ok"] and not dry_run:
         raise Exit("error: verification failed (see the lines above)", code=1)
+
 
 
 ns = Collection("release")

@@ -164,22 +164,25 @@ def test_tampering_is_caught(released, gnupghome, tmp_path: Path) -> None:
         b = f.read(1)
         f.seek(1000)
         f.write(bytes([b[0] ^ 1]))
-    out = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=None,
+    out = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=work / "sigs",
                  release_dir=work / "0.1.0")
     assert not out["ok"]
-    assert out["lines"] == [f"differs: release 0.1.0 ({archive.name}: sha256 differs from "
+    assert out["lines"][:1] == [f"differs: release 0.1.0 ({archive.name}: sha256 differs from "
                             "SHA256SUMS)"]
 
-    # one line of a signer's sums (a copy of alice's signed sums, so this does not depend on
-    # the second-signer test having run first)
+    # one line of a signer's sums (a copy of alice's signed sums and key under another name, so
+    # this does not depend on the second-signer test having run first)
     mallory = work / "sigs" / "0.1.0" / "mallory"
     shutil.copytree(work / "sigs" / "0.1.0" / "alice", mallory)
+    keys = work / "sigs" / "builder-keys"
+    shutil.copy(next(keys.glob("alice.*")), keys / ("mallory" + next(keys.glob("alice.*")).suffix))
     text = (mallory / SUMS).read_text().splitlines()
     text[0] = "0" * 64 + text[0][64:]
     (mallory / SUMS).write_text("\n".join(text) + "\n")
     lines = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=work / "sigs",
                    release_dir=Path(result["release_dir"]))["lines"]
-    assert any(ln.startswith("bad signature: mallory (BAD gpg signature") for ln in lines)
+    assert any(ln.startswith("bad signature: mallory (mallory's key: bad signature")
+               for ln in lines), lines
 
     alice = work / "sigs" / "0.1.0" / "alice" / "SHA256SUMS.asc"  # one signature
     alice.write_text(alice.read_text().replace("=", "A", 1) if "=" in alice.read_text()
@@ -246,3 +249,17 @@ def test_verify_rebuild_and_published_image_digest(released, engine, builder,
     assert any(ln.startswith("verified: local rebuild") for ln in out["lines"])
     assert any(ln.startswith(f"verified: image {pinned} (MATCH image id") for ln in out["lines"])
     engine.remove_image(pinned)
+
+
+def test_env_pull_of_the_released_offline_environment(released, engine, registry) -> None:
+    """env.pull: the release and its signers verify, the image is pulled by the digest the
+    signed provenance records, its id is the attested archive's, then it is tagged."""
+    from fwenv.release.check import PullOptions, pull_release
+
+    cfg, result, sigs = released
+    engine.remove_image(f"{ENV_IMAGE}:0.1.0")
+    res = pull_release(cfg, Runner(), engine, PullOptions(
+        version="0.1.0", sigs_dir=sigs, release_dir=Path(result["release_dir"])))
+    assert res["pulled"] == result["pushed"]["pinned"] and res["image_id"] == result["image_id"]
+    assert engine.image(f"{ENV_IMAGE}:0.1.0").id == result["image_id"]
+    engine.remove_image(result["pushed"]["pinned"], force=False)

@@ -23,7 +23,6 @@ from fwenv.guix.provenance import (
 )
 from fwenv.guix.rootfs import RootfsRecipe, clean_rootfs
 from fwenv.plan import Runner
-from fwenv.release.verify import verify_signers
 
 RECIPE = RootfsRecipe(name="fwenv-unit", suite="sid", mirror="http://deb.debian.org/debian",
                       packages=("guix",), source_date_epoch=0)
@@ -170,16 +169,3 @@ def test_channels_names_urls_and_line_after_a_leading_newline(tmp_path: Path) ->
     (tmp_path / "bin.scm").write_bytes(b"\xff\xfe")
     with pytest.raises(FwenvError, match="not UTF-8"):
         parse_channels(tmp_path / "bin.scm", "bin.scm")
-
-
-def test_verify_signers_without_any_good_signature(tmp_path: Path) -> None:
-    (tmp_path / "1.0" / "alice").mkdir(parents=True)
-    (tmp_path / "1.0" / "bob").mkdir(parents=True)
-    (tmp_path / "1.0" / "bob" / "SHA256SUMS").write_text("0" * 64 + "  a\n")
-    res = verify_signers(tmp_path, "1.0")
-    assert [(r.signer, r.status) for r in res] == [("alice", "missing"), ("bob", "bad signature")]
-    with pytest.raises(FwenvError, match="no signatures for 2.0"):
-        verify_signers(tmp_path, "2.0")
-    (tmp_path / "3.0").mkdir()
-    with pytest.raises(FwenvError, match="holds no signer directories"):
-        verify_signers(tmp_path, "3.0")

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import Config, check_image_ref
 from ..engine import ContainerSpec, Engine, EngineError, Mount
+from ..env.pull import pull_missing
 from ..errors import FwenvError
 from ..fsutil import script, sha256_file
 from ..plan import Runner
@@ -118,7 +119,7 @@ def check_image(engine: Engine, runner: Runner, image: str,
     if runner.dry_run:
         engine.run(probe)
         return {"ref": image, "id": None, "labels": {}}
-    img = engine.image(image)
+    img = engine.image(image) or pull_missing(runner, engine, image)  # REF@sha256:… is pulled
     if img is None:
         raise FwenvError(f"image {image} not found: {FIX_IMAGE}")
     code, out = run_container(engine, probe, runner, f"toolchain check of {image}")

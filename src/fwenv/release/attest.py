@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from .options import ReleaseOptions
 from .preflight import check_version
 from .reproduce import build_pack_once
 from .sign import SUMS, Signer, parse_sums, sums_text
+from .signers import KEYS_DIR, check_signer_name
 from .smoke import smoke_firmware
 from .verify import (
     compare_sums,
@@ -29,8 +29,7 @@ def write_attestation(runner: Runner, sigs_dir: Path, version: str, signer_name:
                       signer: Signer, sums: dict[str, str]) -> Path:
     """DIR/<V>/<signer>/SHA256SUMS + signature; refuse to overwrite a differing one."""
     check_version(version)
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z", signer_name):
-        raise FwenvError(f"bad signer name {signer_name!r}: letters, digits, '.', '_', '+', '-'")
+    check_signer_name(signer_name)
     target = sigs_dir / version / signer_name
     text = sums_text(sums)
     existing = target / SUMS
@@ -55,6 +54,7 @@ def write_attestation(runner: Runner, sigs_dir: Path, version: str, signer_name:
         for p in tmp.iterdir():
             os.chmod(p, 0o644)
         os.chmod(tmp, 0o755)
+    signer.public_key(sigs_dir / KEYS_DIR, signer_name)
     return target
 
 
@@ -83,7 +83,7 @@ def attest(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions,
     version = check_version(opts.version)
     if opts.signer is None:
         raise FwenvError("attest needs --signer KEY (gpg key id, or ssh:PATH)")
-    name = opts.signer_name or opts.signer.default_name()
+    name = check_signer_name(opts.signer_name or opts.signer.default_name())
     work = cfg.output_dir / "attest" / version / name
     with output_lock(cfg.output_dir):
         if work.exists() and not runner.dry_run:

@@ -1,4 +1,5 @@
-"""`release.verify`: every signer's sums and signatures, a local rebuild, a published image."""
+"""`release.verify`: every signer's sums and signatures, a local rebuild, a published image;
+`env.pull`: the released image, pulled by digest once the release and its signers verify."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ from typing import Any
 
 from ..config import Config, check_image_ref
 from ..engine import Engine
+from ..env.pull import pull_pinned
 from ..errors import FwenvError
 from ..plan import Runner
-from .artifacts import Artifacts, make_artifacts
+from .artifacts import Artifacts, load_provenance_file, make_artifacts
 from .options import ReleaseOptions
 from .preflight import check_version
 from .reproduce import build_pack_once
-from .verify import (
+from .signers import (
+    KEYS_DIR,
     SignerResult,
+    builder_keys,
     compare_sums,
+    threshold,
     verify_release_dir,
     verify_signers,
 )
+from .verify import image_digests
 
 
 def rebuild_sums(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions
@@ -40,38 +46,63 @@ class VerifyOptions:
 
     version: str
     sigs_dir: Path | None = None
-    allowed_signers: Path | None = None
+    keys_dir: Path | None = None  # default: <sigs_dir>/builder-keys
+    min_signers: int | None = None  # default: [tool.fwenv.release] min_signers, else 1
     release_dir: Path | None = None  # default: release/<version> when it exists
     rebuild: ReleaseOptions | None = None  # rebuild locally with these and compare
     image: str | None = None  # a published REF@sha256:… to compare with the rebuild
+
+
+def min_signers_of(cfg: Config, given: int | None) -> int:
+    n = given if given is not None else cfg.get("release.min_signers", 1)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise FwenvError(f"min_signers {n!r} is not a whole number >= 1: fix --min-signers "
+                         "or [tool.fwenv.release] min_signers")
+    return n
+
+
+def trusted(cfg: Config, version: str, sigs_dir: Path | None, keys_dir: Path | None,
+            release_dir: Path | None, *, min_signers: int | None = None,
+            local: dict[str, str] | None = None) -> list[SignerResult]:
+    """The release (when given) and every signer, each bound to its key, plus the threshold:
+    the base is the release's own signed sums, else a local rebuild's, else the first signer."""
+    if sigs_dir is None and keys_dir is None:
+        raise FwenvError("checking signatures needs the signers' keys: pass --sigs DIR "
+                         "(its builder-keys/ holds them) or --keys DIR")
+    keys = builder_keys(keys_dir if keys_dir is not None else Path(str(sigs_dir)) / KEYS_DIR)
+    results = []
+    base = local
+    if release_dir is not None:
+        rel = verify_release_dir(release_dir, keys)
+        results.append(rel)
+        base = rel.sums if rel.counts else base
+    if sigs_dir is not None:
+        signers = verify_signers(sigs_dir, version, keys, base=base)
+        results += signers
+        short = threshold(signers, min_signers_of(cfg, min_signers))
+        results += [short] if short else []
+    return results
 
 
 def verify(cfg: Config, runner: Runner, engine: Engine, **options: Any) -> dict[str, Any]:
     """Check signers, the release dir, a local rebuild and a published image; never raises
     on a mismatch (the caller exits non-zero when `ok` is false). `options`: VerifyOptions."""
     opts = VerifyOptions(**options)
-    version, sigs_dir, allowed_signers = opts.version, opts.sigs_dir, opts.allowed_signers
-    release_dir, rebuild, image = opts.release_dir, opts.rebuild, opts.image
+    version, release_dir, rebuild, image = opts.version, opts.release_dir, opts.rebuild, opts.image
     check_version(version)
-    results: list[SignerResult] = []
-    local = None
-    if rebuild is not None:
-        local = rebuild_sums(cfg, runner, engine, rebuild)
-    if release_dir is None:
+    min_signers_of(cfg, opts.min_signers)
+    local = rebuild_sums(cfg, runner, engine, rebuild) if rebuild is not None else None
+    if release_dir is None and opts.sigs_dir is not None:
         candidate = cfg.root / str(cfg.get("release.dir", "release")) / version
         release_dir = candidate if candidate.is_dir() else None
-    if release_dir is not None:
-        results.append(verify_release_dir(release_dir, allowed_signers))
-    if sigs_dir is not None:
-        base = local.sums if local is not None else None
-        results += verify_signers(sigs_dir, version, base=base, allowed_signers=allowed_signers)
+    results: list[SignerResult] = []
+    if opts.sigs_dir is not None or release_dir is not None:
+        results = trusted(cfg, version, opts.sigs_dir, opts.keys_dir, release_dir,
+                          min_signers=opts.min_signers,
+                          local=local.sums if local is not None and not runner.dry_run else None)
     if local is not None and not runner.dry_run:
-        others = [r for r in results if r.sums]
-        diff = []
-        for r in others:
-            d = compare_sums(r.sums, local.sums)
-            if d:
-                diff.append(f"vs {r.signer}: {'; '.join(d)}")
+        diff = [f"vs {r.signer}: {'; '.join(d)}" for r in results if r.sums
+                for d in [compare_sums(r.sums, local.sums)] if d]
         results.append(SignerResult("local rebuild", "differs" if diff else "verified",
                                     " | ".join(diff), local.sums))
     image_check = None
@@ -107,3 +138,49 @@ def check_published_image(runner: Runner, engine: Engine, ref: str,
                       + ("; layers identical (config differs)" if same_layers else
                          "; layers differ"),
             "image_id": published, "layers": layers}
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    """What `env.pull` fetches and how it is checked (see its --help)."""
+
+    version: str
+    sigs_dir: Path
+    registry: str | None = None  # default: the registry the provenance records
+    release_dir: Path | None = None  # default: release/<version>
+    keys_dir: Path | None = None
+    min_signers: int | None = None
+
+
+def pull_release(cfg: Config, runner: Runner, engine: Engine, opts: PullOptions) -> dict[str, Any]:
+    """Check the release and its signers (the rules of release.verify), then pull the image its
+    signed provenance names by digest, compare its id with the attested one, tag <name>:<V>."""
+    version = check_version(opts.version)
+    release_dir = opts.release_dir or cfg.root / str(cfg.get("release.dir", "release")) / version
+    if not (release_dir / "provenance.json").is_file():
+        raise FwenvError(f"{release_dir} holds no provenance.json: download the release directory "
+                         "(SHA256SUMS, provenance.json and their signatures) or pass --release-dir")
+    results = trusted(cfg, version, opts.sigs_dir, opts.keys_dir, release_dir,
+                      min_signers=opts.min_signers)
+    failed = [r.line() for r in results if not r.ok]
+    if failed:
+        raise FwenvError(f"release {version} does not verify ({failed[0]}): nothing pulled")
+    chain = load_provenance_file(release_dir).get("chain") or {}
+    registry, image = chain.get("registry") or {}, chain.get("image") or {}
+    digest, attested = str(registry.get("digest") or ""), str(image.get("id") or "")
+    archive = release_dir / str((chain.get("pack") or {}).get("file") or "-")
+    if archive.is_file():  # listed in the verified sums: its config digest is the image id
+        derived = image_digests(archive).image_id
+        if derived != attested:
+            raise FwenvError(f"provenance.json says image id {attested}, the attested archive "
+                             f"{archive.name} has {derived}: nothing pulled")
+    if not digest or not attested:
+        raise FwenvError(f"release {version}'s provenance records no registry digest or image id "
+                         "(was it released with --push?): nothing to pull")
+    repo = str(registry.get("ref") or "").rsplit(":", 1)[0]
+    if opts.registry:
+        repo = f"{opts.registry.rstrip('/')}/{cfg.env_image}"
+    tag = f"{cfg.env_image}:{version}"
+    image_id = pull_pinned(runner, engine, f"{repo}@{digest}", expect_id=attested, tag=tag)
+    return {"version": version, "pulled": f"{repo}@{digest}", "image_id": image_id, "tag": tag,
+            "signers": [r.line() for r in results]}

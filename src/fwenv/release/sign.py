@@ -3,11 +3,13 @@
 Signers: `gpg:KEY` (or a bare KEY: key id, fingerprint or e-mail in the gpg keyring; armored
 `gpg --armor --detach-sign` -> FILE.asc) and `ssh:PATH` (a private key; `ssh-keygen -Y sign`
 -> FILE.sig, namespace `fwenv-release`, checked against an allowed_signers file).
-The keyring is whatever GNUPGHOME points at, as for gpg itself.
+Signing uses the keyring GNUPGHOME points at, as gpg itself does; checking never does (it uses
+the signer's own key file: fwenv.release.signers, fwenv.sigcheck).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -102,6 +104,26 @@ class Signer:
                        fix="check the ssh private key path (unencrypted or in ssh-agent)")
         return sig
 
+    def public_key(self, keys_dir: Path, name: str) -> Path:
+        """Write this signer's public key as `keys_dir/<name>.gpg|.pub` when none is there
+        (the maintainers review what joins builder-keys/; verify trusts only that)."""
+        suffix = ".gpg" if self.kind == "gpg" else ".pub"
+        path = keys_dir / (name + suffix)
+        if (keys_dir / f"{name}.gpg").exists() or (keys_dir / f"{name}.pub").exists():
+            return path
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        if self.kind == "ssh":
+            text = Path(self.key + ".pub").read_text(encoding="utf-8")
+        else:
+            text = subprocess.run(["gpg", "--batch", "--armor", "--export", self.key],
+                                  capture_output=True, text=True, check=False).stdout
+            if "BEGIN PGP PUBLIC KEY BLOCK" not in text:
+                raise FwenvError(f"gpg cannot export key {self.key!r}: check GNUPGHOME")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
     def default_name(self) -> str:
         """A directory-safe signer name: gpg uid e-mail's local part, or the ssh key's stem."""
         if self.kind == "ssh":
@@ -139,71 +161,3 @@ def gpg_uid_email(key: str) -> str:
             return m.group(1) if m else f[9]
     raise FwenvError(f"no gpg secret key {key!r}: import it or check GNUPGHOME "
                      "(gpg --list-secret-keys)")
-
-
-# -- verification --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SigCheck:
-    ok: bool
-    detail: str  # who signed (fingerprint / principal), or why it failed
-
-
-def signature_for(path: Path) -> Path | None:
-    for suffix in (".asc", ".sig"):
-        sig = path.with_name(path.name + suffix)
-        if sig.is_file():
-            return sig
-    return None
-
-
-def verify_signature(path: Path, sig: Path, *, allowed_signers: Path | None = None,
-                     principal: str | None = None) -> SigCheck:
-    """Check a detached signature (gpg .asc, or ssh .sig against allowed_signers)."""
-    if sig.suffix == ".asc":
-        return _verify_gpg(path, sig)
-    return _verify_ssh(path, sig, allowed_signers, principal)
-
-
-def _verify_gpg(path: Path, sig: Path) -> SigCheck:
-    try:
-        proc = subprocess.run(["gpg", "--batch", "--status-fd", "1", "--verify", str(sig),
-                               str(path)], capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise FwenvError("gpg not found: apt-get install gnupg") from None
-    return gpg_status(proc.stdout, proc.returncode, proc.stderr)
-
-
-def gpg_status(status_fd: str, returncode: int, stderr: str) -> SigCheck:
-    """`gpg --status-fd 1 --verify` output → verified only with VALIDSIG, GOODSIG and exit 0."""
-    status = [ln.split()[1:] for ln in status_fd.splitlines() if ln.startswith("[GNUPG:] ")]
-    codes = {s[0]: s[1:] for s in status if s}
-    if "VALIDSIG" in codes and "GOODSIG" in codes and returncode == 0:
-        return SigCheck(True, f"gpg {codes['VALIDSIG'][0]}")
-    if "BADSIG" in codes:
-        return SigCheck(False, f"BAD gpg signature by key {codes['BADSIG'][0]}")
-    if "NO_PUBKEY" in codes:
-        return SigCheck(False, f"unknown gpg key {codes['NO_PUBKEY'][0]}: import the signer's key")
-    if "NODATA" in codes or "ERRSIG" in codes or "BADARMOR" in codes:
-        return SigCheck(False, "unreadable gpg signature")
-    last = (stderr.strip().splitlines() or ["gpg failed"])[-1]
-    return SigCheck(False, f"gpg: {last}")
-
-
-def _verify_ssh(path: Path, sig: Path, allowed: Path | None, principal: str | None) -> SigCheck:
-    if allowed is None or not allowed.is_file():
-        return SigCheck(False, "ssh signature but no allowed_signers file: pass --allowed-signers")
-    if principal is None:  # whoever allowed_signers says made this signature
-        found = subprocess.run(["ssh-keygen", "-Y", "find-principals", "-s", str(sig),
-                                "-f", str(allowed)], capture_output=True, text=True, check=False)
-        if found.returncode != 0 or not found.stdout.strip():
-            return SigCheck(False, "BAD ssh signature: no key in allowed_signers made it")
-        principal = found.stdout.split()[0]
-    with open(path, "rb") as data:
-        proc = subprocess.run(
-            ["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", principal,
-             "-n", SSH_NAMESPACE, "-s", str(sig)],
-            stdin=data, capture_output=True, text=True, check=False)
-    text = (proc.stdout + proc.stderr).strip()
-    if proc.returncode == 0:
-        return SigCheck(True, "ssh " + (text.splitlines() or ["ok"])[0].removeprefix("Good "))
-    return SigCheck(False, "BAD ssh signature: " + (text.splitlines() or ["failed"])[-1])

@@ -13,13 +13,13 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from ..errors import FwenvError
 from ..fsutil import sha256_file
-from .sign import SUMS, check_files, parse_sums, signature_for, verify_signature
+from .signers import compare_sums  # noqa: F401 (attest imports it from here)
 
 MAX_DIFF_LINES = 40
 
@@ -208,97 +208,3 @@ def store_items(archive: Path) -> list[str]:
     with open_tar(archive) as tf:
         scan(tf)
     return sorted(items)
-
-
-# -- signers -------------------------------------------------------------------------------------
-@dataclass
-class SignerResult:
-    signer: str
-    status: str  # verified | differs | bad signature | missing
-    detail: str = ""
-    sums: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "verified"
-
-    def line(self) -> str:
-        return f"{self.status}: {self.signer}" + (f" ({self.detail})" if self.detail else "")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"signer": self.signer, "status": self.status, "detail": self.detail}
-
-
-def check_signed_sums(directory: Path, allowed_signers: Path | None = None,
-                      principal: str | None = None) -> SignerResult:
-    """Read and signature-check `directory/SHA256SUMS`."""
-    name = directory.name
-    sums_path = directory / SUMS
-    if not sums_path.is_file():
-        return SignerResult(name, "missing", f"no {SUMS}")
-    sig = signature_for(sums_path)
-    if sig is None:
-        return SignerResult(name, "bad signature", f"no {SUMS}.asc or {SUMS}.sig")
-    check = verify_signature(sums_path, sig, allowed_signers=allowed_signers, principal=principal)
-    if not check.ok:
-        return SignerResult(name, "bad signature", check.detail)
-    try:
-        sums = parse_sums(sums_path.read_text(encoding="utf-8"), f"{name}/{SUMS}")
-    except (FwenvError, UnicodeDecodeError) as e:
-        return SignerResult(name, "bad signature", f"signed but unreadable: {e}")
-    return SignerResult(name, "verified", check.detail, sums)
-
-
-def compare_sums(base: dict[str, str], other: dict[str, str]) -> list[str]:
-    """Names whose hashes differ, or that only one side lists."""
-    out = []
-    for n in sorted(base.keys() | other.keys()):
-        if n not in other:
-            out.append(f"{n} missing")
-        elif n not in base:
-            out.append(f"{n} extra")
-        elif base[n] != other[n]:
-            out.append(f"{n} differs")
-    return out
-
-
-def verify_signers(sigs_dir: Path, version: str, *, base: dict[str, str] | None = None,
-                   allowed_signers: Path | None = None) -> list[SignerResult]:
-    """Every signer under `sigs_dir/version/`: signature, then sums against the base.
-
-    The base is `base` when given (a release's or a local rebuild's sums), else the first
-    signer (sorted by name) whose signature verifies, as guix-verify does."""
-    root = sigs_dir / version
-    if not root.is_dir():
-        raise FwenvError(f"no signatures for {version} in {sigs_dir}: "
-                         "run invoke release.attest --version {version} --sigs DIR first")
-    results = [check_signed_sums(d, allowed_signers) for d in sorted(root.iterdir()) if d.is_dir()]
-    if not results:
-        raise FwenvError(f"{root} holds no signer directories: run invoke release.attest")
-    if base is None:
-        good = [r for r in results if r.ok]
-        base = good[0].sums if good else None
-    for r in results:
-        if r.ok and base is not None:
-            diff = compare_sums(base, r.sums)
-            if diff:
-                r.status, r.detail = "differs", "; ".join(diff)
-    return results
-
-
-def verify_release_dir(release_dir: Path, allowed_signers: Path | None = None) -> SignerResult:
-    """A release directory: SHA256SUMS signature, then every listed file's hash."""
-    result = check_signed_sums(release_dir, allowed_signers)
-    result.signer = f"release {release_dir.name}"
-    if result.ok:
-        problems = check_files(release_dir, result.sums)
-        provenance = release_dir / "provenance.json"
-        sig = signature_for(provenance)
-        if provenance.is_file() and sig is not None:
-            check = verify_signature(provenance, sig, allowed_signers=allowed_signers)
-            if not check.ok:
-                result.status, result.detail = "bad signature", f"provenance.json: {check.detail}"
-                return result
-        if problems:
-            result.status, result.detail = "differs", "; ".join(problems)
-    return result
