@@ -33,11 +33,11 @@ def clean(cfg: Config, runner: Runner, engine: Engine, *, store: bool = False,
         runner.show(f"docker rmi $(docker images -q {cfg.env_image})")
     if output:
         with nullcontext() if runner.dry_run else output_lock(cfg.output_dir):
-            for t in _output_files(cfg.output_dir):  # all checked before anything goes
-                runner.show(f"rm -f {t}")
+            for f in _output_files(cfg.output_dir):  # all checked before anything goes
+                runner.show(f"rm -f {f}")
                 if not runner.dry_run:
-                    remove(t)
-                    removed.append(_shown(t, cfg.root))
+                    remove(f)
+                    removed.append(_shown(f, cfg.root))
     return removed
 
 
