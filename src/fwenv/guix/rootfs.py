@@ -32,6 +32,7 @@ RECIPE_FORMAT = 1  # bump when the pipeline below changes what ends up in the ta
 SNAPSHOT_RE = re.compile(r"^\d{8}T\d{6}Z$")
 SUITE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 MIN_FREE = 4 << 30
 
 APT_CONF = (
@@ -181,12 +182,13 @@ def build_image(
             raise FwenvError("debootstrap and chroot need root: run with sudo")
         if shutil.which("debootstrap") is None:
             raise FwenvError("debootstrap not found: apt-get install debootstrap (or scripts/setup)")
+        debian_keyring(cfg)  # refuse before anything runs
         if free_bytes(out) < MIN_FREE:
             raise FwenvError(f"less than {MIN_FREE >> 30} GiB free under {out}: free disk space")
         check_mirror(recipe.effective_mirror, recipe.suite)
     with output_lock(out) if not runner.dry_run else _nothing(), _workdir(out, runner) as work:
         rootfs = work / "rootfs"
-        _bootstrap(recipe, runner, rootfs, install_hook)
+        _bootstrap(recipe, runner, rootfs, install_hook, debian_keyring(cfg, check=False))
         versions = _versions(runner, rootfs)
         version = _upstream(versions.get(recipe.version_package or "", "")) if recipe.version_package else ""
         tag = tag or version or "latest"
@@ -267,11 +269,22 @@ def chroot(rootfs: Path, *argv: str) -> list[str]:
             "LC_ALL=C", "DEBIAN_FRONTEND=noninteractive", *argv]
 
 
-def _bootstrap(recipe: RootfsRecipe, runner: Runner, rootfs: Path, install_hook: Any) -> None:
+def debian_keyring(cfg: Config, *, check: bool = True) -> Path:
+    """The keyring debootstrap checks the mirror's Release signature with ([tool.fwenv]
+    debian_keyring, default Debian's archive keyring, installed by scripts/setup)."""
+    path = cfg.root / str(cfg.get("debian_keyring", DEBIAN_KEYRING))
+    if check and not path.is_file():
+        raise FwenvError(f"debootstrap needs Debian's archive keyring {path} to verify the "
+                         "mirror: apt-get install debian-archive-keyring (or scripts/setup)")
+    return path
+
+
+def _bootstrap(recipe: RootfsRecipe, runner: Runner, rootfs: Path, install_hook: Any,
+               keyring: Path) -> None:
     with runner.step(f"debootstrap {recipe.suite} from {recipe.effective_mirror}"):
         runner.run(
-            ["debootstrap", "--variant=minbase", "--components=main", recipe.suite, str(rootfs),
-             recipe.effective_mirror],
+            ["debootstrap", "--variant=minbase", "--components=main", f"--keyring={keyring}",
+             recipe.suite, str(rootfs), recipe.effective_mirror],
             what="debootstrap",
             fix=f"check that {recipe.effective_mirror} serves {recipe.suite}",
         )
