@@ -38,12 +38,11 @@ def _project(tmp_path: Path, **fwenv: str) -> Path:
     return root
 
 
-def _invoke(root: Path, *args: str, env: dict[str, str] | None = None,
-            wait: bool = True) -> subprocess.CompletedProcess[str]:
+def _invoke(root: Path, *args: str,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603
         [sys.executable, "-m", "invoke", "-r", str(MAIN), *args], cwd=root, capture_output=True,
-        text=True, timeout=900, env={**os.environ,
-                                     **(env or {})})
+        text=True, timeout=900, env={**os.environ, **(env or {})})
 
 
 def _listing(d: Path) -> dict[str, int]:
