@@ -165,6 +165,28 @@ def file_in(directory: Path, name: object) -> Path:
     return directory / name
 
 
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path`'s directory, symlinks resolved, is `root` or below it (the last component
+    is the caller's to open without following)."""
+    return Path(path).parent.resolve().is_relative_to(Path(root).resolve())
+
+
+def write_inside(root: Path, path: Path, text: str, mode: int) -> None:
+    """Write `text` to `path` under `root` (a chroot, say) with `mode`, never through a symlink:
+    not at the last component (O_NOFOLLOW), not in a directory leading outside `root`."""
+    if not inside(root, path):
+        raise FwenvError(f"{path} leads outside {root} (a symlink): refusing to write it")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise FwenvError(f"{path} is a symlink: refusing to write through it") from None
+        raise
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(fd, mode)
+        f.write(text)
+
+
 def take_regular_file(src: Path, dest: Path, mode: int = 0o644) -> str:
     """Move the regular file `src` to `dest` (same filesystem) with `mode`, owned by us; return
     its sha256. Refuses (ValueError) a symlink or anything but a regular file: opened with
