@@ -169,7 +169,7 @@ def test_ctrl_c_during_build_leaves_nothing(out):
         cwd=ROOT, env={**__import__("os").environ, **_env(out)}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.glob(".rootfs-*/rootfs/usr")):
+    while time.monotonic() < deadline and not list(out.glob(".rootfs.*.tmp/rootfs/usr")):
         time.sleep(0.2)  # wait until debootstrap is writing the rootfs
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
