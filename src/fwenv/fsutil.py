@@ -11,6 +11,7 @@ import importlib.resources
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,6 +146,67 @@ def output_lock(directory: Path) -> Iterator[None]:
         finally:
             del _held[key]
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def is_regular(path: Path) -> bool:
+    """A regular file itself, not a symlink to one (lstat)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def file_in(directory: Path, name: object) -> Path:
+    """`directory/name` where `name` (read from a file, so untrusted) is one plain file name:
+    no '/', not '.', '..' or empty. ValueError otherwise."""
+    if not isinstance(name, str) or not name or "/" in name or "\0" in name \
+            or name in (".", ".."):
+        raise ValueError("not a file")
+    return directory / name
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path`'s directory, symlinks resolved, is `root` or below it (the last component
+    is the caller's to open without following)."""
+    return Path(path).parent.resolve().is_relative_to(Path(root).resolve())
+
+
+def write_inside(root: Path, path: Path, text: str, mode: int) -> None:
+    """Write `text` to `path` under `root` (a chroot, say) with `mode`, never through a symlink:
+    not at the last component (O_NOFOLLOW), not in a directory leading outside `root`."""
+    if not inside(root, path):
+        raise FwenvError(f"{path} leads outside {root} (a symlink): refusing to write it")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise FwenvError(f"{path} is a symlink: refusing to write through it") from None
+        raise
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(fd, mode)
+        f.write(text)
+
+
+def take_regular_file(src: Path, dest: Path, mode: int = 0o644) -> str:
+    """Move the regular file `src` to `dest` (same filesystem) with `mode`, owned by us; return
+    its sha256. Refuses (ValueError) a symlink or anything but a regular file: opened with
+    O_NOFOLLOW, checked, chowned, chmodded and hashed through that one descriptor."""
+    try:
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ValueError(f"{src.name} is a symlink, not a regular file") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{src.name} is not a regular file")
+        os.fchown(fd, os.geteuid(), os.getegid())
+        os.fchmod(fd, mode)
+        h = hashlib.sha256()
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+        os.replace(src, dest)
+    return h.hexdigest()
 
 
 def free_bytes(path: Path) -> int:

@@ -88,7 +88,8 @@ class RecordingEngine(Engine):
     def exec(self, container: Any, argv: Sequence[str], *, env: dict[str, str],
              workdir: str | None = None, user: str | None = None,
              on_text: Callable[[str], None] | None = None) -> tuple[int, str]:
-        self._docker("exec", *(["-w", workdir] if workdir else []), str(container), *argv)
+        self._docker("exec", *(["-u", user] if user else []), *(["-w", workdir] if workdir else []),
+                     str(container), *argv)
         return 0, ""
 
     @staticmethod

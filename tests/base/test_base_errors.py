@@ -86,7 +86,9 @@ def test_binary_recipe_plan_verifies_before_use(out):
 def test_dry_run_prints_commands_and_needs_no_engine(out):
     proc = invoke("guix.base", "--dry-run", env={**_env(out), "DOCKER_HOST": "unix:///nonexistent.sock"})
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0].startswith("debootstrap --variant=minbase --components=main sid ")
+    assert proc.stdout.splitlines()[0].startswith(
+        "debootstrap --variant=minbase --components=main "
+        "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg sid ")
     assert any(ln.startswith("tar -C ") and "--sort=name" in ln for ln in proc.stdout.splitlines())
     assert any(ln.startswith("docker import") for ln in proc.stdout.splitlines())
     assert _left(out) == []

@@ -12,6 +12,11 @@ Privileges per daemon mode (measured, see README "Container privileges"; never -
   (mounts), CAP_NET_ADMIN (loopback in the build namespace) and seccomp=unconfined.
 - no-chroot: root daemon with --disable-chroot: impure builds, `guix build --check` fails.
   Only seccomp=unconfined. For diagnosis, not for releases.
+
+In every mode the guix commands themselves (`exec()`: manifest and channel code, Guile) run as
+the unprivileged client user `fwenv-guix` (uid 29990), created when the session starts, never
+as root; only fixed fwenv commands given `user="root"` (creating that user, staging inputs)
+run as root.
 """
 
 from __future__ import annotations
@@ -29,6 +34,12 @@ from ..plan import Runner
 
 SOCKET = "/var/guix/daemon-socket/socket"
 GUIX_ENV = {"LC_ALL": "C.UTF-8", "TZ": "UTC", "HOME": "/root"}
+CLIENT_USER = "fwenv-guix"
+CLIENT_UID = 29990  # also its group id; no account in the builder image has it
+CLIENT_HOME = f"/home/{CLIENT_USER}"
+CLIENT_ENV = {"HOME": CLIENT_HOME, "USER": CLIENT_USER, "LOGNAME": CLIENT_USER}
+ADD_CLIENT = ["useradd", "--uid", str(CLIENT_UID), "--user-group", "--create-home",
+              "--home-dir", CLIENT_HOME, "--shell", "/usr/sbin/nologin", CLIENT_USER]
 
 
 @dataclass(frozen=True)
@@ -101,9 +112,11 @@ class GuixSession:
         user: str | None = None,
         on_line: Callable[[str], None] | None = None,
     ) -> tuple[int, str]:
-        """Run argv in the builder (no shell). Returns (exit code, output)."""
+        """Run argv in the builder (no shell) as the client user (`user="root"`: as root, for
+        fixed fwenv commands only). Returns (exit code, output)."""
         argv = [str(a) for a in argv]
-        env = {**GUIX_ENV, **self.env}
+        user = user or CLIENT_USER
+        env = {**GUIX_ENV, **(CLIENT_ENV if user == CLIENT_USER else {}), **self.env}
         if self.runner.dry_run:
             return self.engine.exec(self.name, argv, env=env, workdir=workdir, user=user)
         buf = ""
@@ -155,13 +168,17 @@ def guix_session(
     name = f"fwenv-guix-{uuid.uuid4().hex[:10]}"
     if runner.dry_run:
         engine.create(spec, name=name)
-        yield GuixSession(runner, name, engine)
+        session = GuixSession(runner, name, engine)
+        session.exec(ADD_CLIENT, user="root")
+        yield session
         return
     container = engine.create(spec, name=name)
     try:
         container.start()
         _wait_for_socket(engine, container, timeout)
-        yield GuixSession(runner, name, engine, container)
+        session = GuixSession(runner, name, engine, container)
+        session.exec(ADD_CLIENT, user="root", what="create the unprivileged guix user")
+        yield session
     finally:
         Engine._remove(container)
 

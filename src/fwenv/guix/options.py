@@ -4,6 +4,7 @@ exact in-container `guix pack` command and mounts they give."""
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ IN_MANIFEST = "/fwenv/manifest"
 IN_CHANNELS = "/fwenv/channels"
 IN_LOAD = "/fwenv/load-path"
 IN_OUT = "/fwenv/out"
+IN_HOST = "/fwenv/host"  # inputs as mounted; staged to IN_MANIFEST etc. for the client user
 
 
 @dataclass(frozen=True)
@@ -155,10 +157,13 @@ def guix_argv(opts: PackOptions, *, derivation_only: bool = False) -> list[str]:
 
 
 def pack_mounts(opts: PackOptions, out_dir: Path | None, volume: str | None) -> list[Mount]:
-    m = [Mount(str(Path(opts.manifest).resolve().parent), IN_MANIFEST, read_only=True)]
+    """Inputs read-only under IN_HOST (stage-inputs.sh copies them for the client user), the
+    work dir at IN_OUT, the store volumes."""
+    m = [Mount(str(Path(opts.manifest).resolve().parent), f"{IN_HOST}/manifest", read_only=True)]
     if opts.channels is not None:
-        m.append(Mount(str(Path(opts.channels).resolve().parent), IN_CHANNELS, read_only=True))
-    m += [Mount(str(Path(d).resolve()), f"{IN_LOAD}/{i}", read_only=True)
+        m.append(Mount(str(Path(opts.channels).resolve().parent), f"{IN_HOST}/channels",
+                       read_only=True))
+    m += [Mount(str(Path(d).resolve()), f"{IN_HOST}/load-path/{i}", read_only=True)
           for i, d in enumerate(opts.load_path)]
     if out_dir is not None:
         m.append(Mount(str(out_dir), IN_OUT))
@@ -170,3 +175,31 @@ def pack_mounts(opts: PackOptions, out_dir: Path | None, volume: str | None) -> 
 
 def pack_network(opts: PackOptions) -> str:
     return "bridge" if (opts.time_machine or opts.substitutes) else "none"
+
+
+def _reachable(url: str, timeout: float = 3.0) -> bool:
+    u = urlparse(url)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    try:
+        with socket.create_connection((u.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def preflight_network(opts: PackOptions, channels: list[dict[str, str]]) -> None:
+    """Fail fast, before any container, when what the run must download is out of reach."""
+    if opts.time_machine:
+        for ch in channels:
+            if not _reachable(ch["url"]):
+                raise FwenvError(
+                    f"guix time-machine must fetch {ch['name']} {ch['commit'][:12]} from "
+                    f"{ch['url']}, which is unreachable: connect to the network, or pass "
+                    "--no-time-machine to use the builder's own Guix")
+    if opts.substitutes:
+        urls = opts.substitute_urls or DEFAULT_SUBSTITUTE_URLS
+        if not any(_reachable(u) for u in urls):
+            raise FwenvError(
+                f"substitute servers unreachable ({', '.join(urls)}): connect to the network, "
+                "pass --substitute-urls with a reachable mirror, or --no-substitutes to "
+                "build everything from source")

@@ -14,24 +14,31 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from ..config import Config
 from ..engine import Engine
 from ..errors import FwenvError
-from ..fsutil import make_temp, output_lock, remove, script, sha256_file, write_text_atomic
+from ..fsutil import (
+    file_in,
+    is_regular,
+    make_temp,
+    output_lock,
+    remove,
+    script,
+    sha256_file,
+    take_regular_file,
+    write_text_atomic,
+)
 from ..plan import Runner
 from ..recording import RecordingEngine
 from .builder import default_builder
-from .daemon import GuixSession, daemon_spec, guix_session, last_line
+from .daemon import CLIENT_UID, CLIENT_USER, GuixSession, daemon_spec, guix_session, last_line
 from .errors import diagnose
 from .options import (
     COMPRESSORS,
-    DEFAULT_SUBSTITUTE_URLS,
     IN_CHANNELS,
     IN_MANIFEST,
     IN_OUT,
@@ -40,6 +47,7 @@ from .options import (
     guix_argv,
     pack_mounts,
     pack_network,
+    preflight_network,
 )
 from .provenance import (
     digest,
@@ -54,6 +62,7 @@ STORE_ROLE = "guix-store"
 
 # Reads every form of a file: Guile reports syntax errors as FILE:LINE:COL.
 _READ_ALL = script(__package__, "read-all.scm")
+_STAGE_INPUTS = script(__package__, "stage-inputs.sh")
 
 
 @dataclass
@@ -76,32 +85,11 @@ def store_volume(builder_digest: str) -> str:
     return f"fwenv-guix-store-{builder_digest.removeprefix('sha256:')[:12]}"
 
 
-def _reachable(url: str, timeout: float = 3.0) -> bool:
-    u = urlparse(url)
-    port = u.port or (443 if u.scheme == "https" else 80)
-    try:
-        with socket.create_connection((u.hostname or "", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def preflight_network(opts: PackOptions, channels: list[dict[str, str]]) -> None:
-    """Fail fast, before any container, when what the run must download is out of reach."""
-    if opts.time_machine:
-        for ch in channels:
-            if not _reachable(ch["url"]):
-                raise FwenvError(
-                    f"guix time-machine must fetch {ch['name']} {ch['commit'][:12]} from "
-                    f"{ch['url']}, which is unreachable: connect to the network, or pass "
-                    "--no-time-machine to use the builder's own Guix")
-    if opts.substitutes:
-        urls = opts.substitute_urls or DEFAULT_SUBSTITUTE_URLS
-        if not any(_reachable(u) for u in urls):
-            raise FwenvError(
-                f"substitute servers unreachable ({', '.join(urls)}): connect to the network, "
-                "pass --substitute-urls with a reachable mirror, or --no-substitutes to "
-                "build everything from source")
+def stage_inputs(session: GuixSession) -> None:
+    """As root, a fixed script: copy the mounted inputs where guix reads them, owned by the
+    client user, before any guix command runs (as that user)."""
+    session.exec(["sh", "-c", _STAGE_INPUTS, "sh", CLIENT_USER], user="root",
+                 what="stage the pack inputs")
 
 
 def check_channels_syntax(session: GuixSession, opts: PackOptions, shown: str) -> None:
@@ -171,8 +159,11 @@ def _verified(out: Path, prov: Path, inputs_digest: str) -> dict[str, Any] | Non
     rec = load_provenance(prov)
     if not rec or rec.get("inputs_digest") != inputs_digest:
         return None
-    tar = out / rec["tarball"]["file"]
-    if not tar.is_file() or sha256_file(tar) != rec["tarball"]["sha256"]:
+    try:
+        tar = file_in(out, rec["tarball"]["file"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not is_regular(tar) or sha256_file(tar) != rec["tarball"]["sha256"]:
         return None
     return rec
 
@@ -210,11 +201,13 @@ def pack_derivation(cfg: Config, runner: Runner, engine: Engine, builder_image: 
                        network=pack_network(opts))
     if runner.dry_run:
         with guix_session(engine, runner, spec) as s:
+            stage_inputs(s)
             s.exec(argv)
         return None
     if opts.time_machine:
         preflight_network(opts, channels)
     with runner.step("guix pack -d (derivation)"), guix_session(engine, runner, spec) as s:
+        stage_inputs(s)
         check_channels_syntax(s, opts, shown)
         drv = _run_guix(s, argv, opts, shown_path(cfg, Path(opts.manifest)), runner)
     if not drv.endswith(".drv"):
@@ -265,10 +258,14 @@ def _build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
     argv = guix_argv(opts)
     shown_mf = shown_path(cfg, Path(opts.manifest))
     out.mkdir(parents=True, exist_ok=True)
-    work = make_temp(out, name, is_dir=True)
+    work = make_temp(out, name, is_dir=True)  # 0700, ours: nobody else reaches what is inside
     try:
-        os.chmod(work, 0o777)  # written by the container's root
-        spec = daemon_spec(builder_image, opts.daemon_mode, mounts=pack_mounts(opts, work, volume),
+        written = work / "out"  # 0700, the container's client user writes the pack here
+        written.mkdir(mode=0o700)
+        if not runner.dry_run:
+            os.chown(written, CLIENT_UID, CLIENT_UID, follow_symlinks=False)
+        spec = daemon_spec(builder_image, opts.daemon_mode,
+                           mounts=pack_mounts(opts, written, volume),
                            network=pack_network(opts), cores=opts.cores)
         title = (f"guix pack ({opts.format}, {opts.compressor}"
                  f"{', ephemeral store' if not volume else ''})")
@@ -284,25 +281,35 @@ def _build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
         version, drv, store_path = result["version"], result["drv"], result["store_path"]
         if runner.dry_run:
             return PackResult(tarball, prov, "", "", "", False)
-        packed = work / "pack"
-        if not packed.is_file():
+        packed = written / "pack"
+        if not packed.exists() and not packed.is_symlink():
             raise FwenvError(f"guix pack gave no tarball at {store_path}: rerun with -v")
-        sha = sha256_file(packed)
-        record = pack_record(cfg, opts, builder_image, inputs, channels,
-                             Packed(tarball.name, sha, packed.stat().st_size, version, drv,
-                                    store_path))
         prov.unlink(missing_ok=True)  # never leave a provenance that names another tarball
-        os.chmod(packed, 0o644)
-        os.replace(packed, tarball)
+        sha = take_pack(packed, tarball)
+        record = pack_record(cfg, opts, builder_image, inputs, channels,
+                             Packed(tarball.name, sha, tarball.stat().st_size, version, drv,
+                                    store_path))
     finally:
         remove(work)
     write_text_atomic(prov, dumps(record))
     return PackResult(tarball, prov, sha, drv, store_path, False, record)
 
 
+def take_pack(packed: Path, tarball: Path) -> str:
+    """Move the pack the container wrote to `tarball` (0644, ours); its sha256. Only a regular
+    file: a symlink planted there is refused, never followed, chmodded or moved."""
+    try:
+        return take_regular_file(packed, tarball)
+    except ValueError as e:
+        raise FwenvError(f"guix pack output {e}: refusing it (nothing was moved or chmodded); "
+                         "check who else can write to the builder's work dir") from None
+
+
 def _pack_in(s: GuixSession, opts: PackOptions, argv: list[str], shown_ch: str,
              shown_mf: str, runner: Runner) -> dict[str, str]:
-    """Inside the builder: check channels, guix version, derivation, build, copy out."""
+    """Inside the builder: stage inputs, check channels, guix version, derivation, build,
+    copy out."""
+    stage_inputs(s)
     check_channels_syntax(s, opts, shown_ch)
     if runner.dry_run:  # show the commands
         s.exec(["guix", "--version"])

@@ -17,7 +17,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,24 @@ from typing import Any
 from ..config import Config, check_image_ref, load_toml
 from ..engine import Engine
 from ..errors import FwenvError
-from ..fsutil import atomic_path, free_bytes, make_temp, output_lock, sha256_file, write_text_atomic
+from ..fsutil import (
+    atomic_path,
+    free_bytes,
+    inside,
+    is_regular,
+    make_temp,
+    output_lock,
+    sha256_file,
+    write_inside,
+    write_text_atomic,
+)
 from ..plan import Runner
 
 RECIPE_FORMAT = 1  # bump when the pipeline below changes what ends up in the tarball
 SNAPSHOT_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z\Z")
 SUITE_RE = re.compile(r"^[a-z][a-z0-9-]*\Z")
 PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+\Z")
+DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 MIN_FREE = 4 << 30
 
 APT_CONF = (
@@ -185,12 +196,13 @@ def build_image(
             raise FwenvError("debootstrap and chroot need root: run with sudo")
         if shutil.which("debootstrap") is None:
             raise FwenvError("debootstrap not found: apt-get install debootstrap (or scripts/setup)")
+        debian_keyring(cfg)  # refuse before anything runs
         if free_bytes(out) < MIN_FREE:
             raise FwenvError(f"less than {MIN_FREE >> 30} GiB free under {out}: free disk space")
         check_mirror(recipe.effective_mirror, recipe.suite)
-    with output_lock(out) if not runner.dry_run else _nothing(), _workdir(out, runner) as work:
+    with output_lock(out) if not runner.dry_run else nullcontext(), _workdir(out, runner) as work:
         rootfs = work / "rootfs"
-        _bootstrap(recipe, runner, rootfs, install_hook)
+        _bootstrap(recipe, runner, rootfs, install_hook, debian_keyring(cfg, check=False))
         versions = _versions(runner, rootfs)
         version = _upstream(versions.get(recipe.version_package or "", "")) if recipe.version_package else ""
         tag = tag or version or "latest"
@@ -199,7 +211,7 @@ def build_image(
         with runner.step("clean the rootfs for a reproducible tarball"):
             clean_rootfs(rootfs, runner)
         tar_final = out / f"{recipe.name}-{tag}.tar"
-        with _dry_path(tar_final) if runner.dry_run else atomic_path(tar_final) as tmp_tar:
+        with nullcontext(tar_final) if runner.dry_run else atomic_path(tar_final) as tmp_tar:
             with runner.step(f"tar the rootfs → {tar_final.name}"):
                 runner.run(tar_argv(rootfs, tmp_tar, recipe.source_date_epoch), what="tar")
             tar_sha = "" if runner.dry_run else sha256_file(tmp_tar)
@@ -228,16 +240,6 @@ def build_image(
 def _display(path: Path, root: Path) -> str:
     """A path as recorded: relative to the project, never an absolute host path."""
     return str(path.relative_to(root)) if path.is_relative_to(root) else path.name
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
-@contextmanager
-def _dry_path(path: Path) -> Iterator[Path]:
-    yield path
 
 
 @contextmanager
@@ -271,16 +273,27 @@ def chroot(rootfs: Path, *argv: str) -> list[str]:
             "LC_ALL=C", "DEBIAN_FRONTEND=noninteractive", *argv]
 
 
-def _bootstrap(recipe: RootfsRecipe, runner: Runner, rootfs: Path, install_hook: Any) -> None:
+def debian_keyring(cfg: Config, *, check: bool = True) -> Path:
+    """The keyring debootstrap checks the mirror's Release signature with ([tool.fwenv]
+    debian_keyring, default Debian's archive keyring, installed by scripts/setup)."""
+    path = cfg.root / str(cfg.get("debian_keyring", DEBIAN_KEYRING))
+    if check and not path.is_file():
+        raise FwenvError(f"debootstrap needs Debian's archive keyring {path} to verify the "
+                         "mirror: apt-get install debian-archive-keyring (or scripts/setup)")
+    return path
+
+
+def _bootstrap(recipe: RootfsRecipe, runner: Runner, rootfs: Path, install_hook: Any,
+               keyring: Path) -> None:
     with runner.step(f"debootstrap {recipe.suite} from {recipe.effective_mirror}"):
         runner.run(
-            ["debootstrap", "--variant=minbase", "--components=main", recipe.suite, str(rootfs),
-             recipe.effective_mirror],
+            ["debootstrap", "--variant=minbase", "--components=main", f"--keyring={keyring}",
+             recipe.suite, str(rootfs), recipe.effective_mirror],
             what="debootstrap",
             fix=f"check that {recipe.effective_mirror} serves {recipe.suite}",
         )
-    _write(runner, rootfs / "etc/apt/apt.conf.d/99fwenv", APT_CONF, 0o644)
-    _write(runner, rootfs / "usr/sbin/policy-rc.d", POLICY_RC_D, 0o755)
+    _write(runner, rootfs, "etc/apt/apt.conf.d/99fwenv", APT_CONF, 0o644)
+    _write(runner, rootfs, "usr/sbin/policy-rc.d", POLICY_RC_D, 0o755)
     for argv in recipe.pre_install:
         runner.run(chroot(rootfs, *argv), what=argv[0])
     if recipe.packages:
@@ -305,12 +318,13 @@ def _proc_mounted(runner: Runner, rootfs: Path) -> Iterator[None]:
         runner.run(["umount", str(rootfs / "proc")], what="umount proc")
 
 
-def _write(runner: Runner, path: Path, text: str, mode: int) -> None:
+def _write(runner: Runner, rootfs: Path, rel: str, text: str, mode: int) -> None:
+    path = rootfs / rel
     runner.show(f"# write {path} (mode {mode:o})")
     if not runner.dry_run:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        path.chmod(mode)
+        if inside(rootfs, path):  # else write_inside refuses
+            path.parent.mkdir(parents=True, exist_ok=True)
+        write_inside(rootfs, path, text, mode)
 
 
 def _versions(runner: Runner, rootfs: Path) -> dict[str, str]:
@@ -332,23 +346,26 @@ def clean_rootfs(rootfs: Path, runner: Runner) -> None:
         if runner.dry_run:
             continue
         for p in rootfs.glob(pattern):
+            if not inside(rootfs, p):
+                raise FwenvError(f"{p} leads outside {rootfs} (a symlink): refusing to remove it")
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
             else:
                 p.unlink(missing_ok=True)
-    for log in ([] if runner.dry_run else sorted((rootfs / "var/log").rglob("*"))):
-        if log.is_file() or log.is_symlink():
+    logs = rootfs / "var/log"
+    for log in ([] if runner.dry_run or not inside(rootfs, logs / "x") else sorted(logs.rglob("*"))):
+        if inside(rootfs, log) and (log.is_file() or log.is_symlink()):
             log.unlink()
     runner.show(f"# blank field 3 (last change day) of {rootfs}/etc/shadow")
     shadow = rootfs / "etc/shadow"
-    if not runner.dry_run and shadow.exists():
+    if not runner.dry_run and is_regular(shadow) and inside(rootfs, shadow):
         lines = []
         for line in shadow.read_text().splitlines():
             f = line.split(":")
             if len(f) > 2:
                 f[2] = ""
             lines.append(":".join(f))
-        shadow.write_text("\n".join(lines) + "\n")
+        write_inside(rootfs, shadow, "\n".join(lines) + "\n", shadow.stat().st_mode & 0o7777)
 
 
 def tar_argv(rootfs: Path, dest: Path, mtime: int) -> list[str]:

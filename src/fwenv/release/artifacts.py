@@ -16,6 +16,7 @@ from ..engine import Engine, Mount
 from ..env.importer import import_pack
 from ..errors import FwenvError
 from ..guix.daemon import daemon_spec, guix_session
+from ..guix.pack import stage_inputs
 from ..plan import Runner
 from .options import BuildSpec, ReleaseOptions
 from .preflight import git_state
@@ -52,14 +53,16 @@ def guix_query_packages(runner: Runner, engine: Engine,
     Mounts mirror the pack's: manifest dir, channels dir, each load-path dir, read-only."""
     opts = spec.pack_options
     manifest = Path(opts.manifest).resolve()
-    mounts = [Mount(str(manifest.parent), "/fwenv/manifest", read_only=True)]
+    # inputs under /fwenv/host, staged for the unprivileged guix user (fwenv.guix.pack)
+    mounts = [Mount(str(manifest.parent), "/fwenv/host/manifest", read_only=True)]
     load: list[str] = []
     for i, d in enumerate(opts.load_path):
-        mounts.append(Mount(str(Path(d).resolve()), f"/fwenv/load-path/{i}", read_only=True))
+        mounts.append(Mount(str(Path(d).resolve()), f"/fwenv/host/load-path/{i}",
+                            read_only=True))
         load += ["-L", f"/fwenv/load-path/{i}"]
     if opts.time_machine and opts.channels is not None:
         channels = Path(opts.channels).resolve()
-        mounts.append(Mount(str(channels.parent), "/fwenv/channels", read_only=True))
+        mounts.append(Mount(str(channels.parent), "/fwenv/host/channels", read_only=True))
         argv = ["guix", "time-machine", "-C", f"/fwenv/channels/{channels.name}", "--", "repl"]
         network = "bridge"  # time-machine fetches the pinned Guix; nothing is built
     else:
@@ -74,6 +77,7 @@ def guix_query_packages(runner: Runner, engine: Engine,
         d_spec = daemon_spec(spec.builder_image, opts.daemon_mode, mounts=mounts,
                              network=network)
         with guix_session(engine, runner, d_spec) as session:
+            stage_inputs(session)
             _, out = session.exec(argv, what="guix package query for the SBOM",
                                   fix="check the manifest evaluates (guix build -d)")
     return [] if runner.dry_run else parse_query_output(out)
