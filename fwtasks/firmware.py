@@ -9,6 +9,7 @@ from invoke import Collection, task
 
 from fwenv.errors import FwenvError
 from fwenv.firmware import build as buildmod
+from fwenv.firmware import matrix as matrixmod
 from fwenv.firmware import standin as standinmod
 from fwenv.firmware import tree as treemod
 from fwenv.firmware.targets import get_target
@@ -63,6 +64,26 @@ def build(c, target="", src="", board="", config="", ccache=False, image="", job
     result = buildmod.build(cfg, runner, engine_for(runner), t, image=_image(cfg, image),
                             jobs=jobs, check=check, boot=boot, timeout=float(timeout))
     emit(result, json, runner)
+
+
+@task(help={
+    "src": "your coreboot tree (read-only)",
+    "boards": "FILE: one abuild target a line (VENDOR/MODEL)",
+    "image": IMAGE_HELP,
+    "jobs": "make jobs per board (default: the CPU count)",
+    **COMMON_HELP,
+})
+@fwtask
+def matrix(c, src="", boards="", image="", jobs=0, dry_run=False, json=False, verbose=False):
+    """coreboot's util/abuild/abuild over a board list in the environment; a pass/fail table
+    (source limits told from environment failures) and JUnit XML in output/firmware/matrix/."""
+    required(src=src, boards=boards)
+    cfg, runner = context(dry_run, verbose)
+    res = matrixmod.matrix(cfg, runner, engine_for(runner), Path(src), Path(boards),
+                           image=_image(cfg, image), jobs=int(jobs) or os.cpu_count() or 1)
+    if not json and not dry_run:
+        print(matrixmod.table(res["rows"]), end="")
+    emit({k: v for k, v in res.items() if k != "rows" or json}, json, runner)
 
 
 @task(name="boot", help={
@@ -128,5 +149,5 @@ def standin(c, suite="", mirror="", snapshot=None, force=False, dry_run=False, j
 
 
 ns = Collection("firmware")
-for t in (build, boot_, list_, fetch, standin):
+for t in (build, matrix, boot_, list_, fetch, standin):
     ns.add_task(t)

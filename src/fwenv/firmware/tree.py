@@ -118,6 +118,35 @@ def content_hash(tree: Path) -> str:
     return h.hexdigest()
 
 
+# What a failed build's log says about the cause: a source limit (the tree lacks a blob or
+# the config needs GNAT, which neither Guix nor this tree provides) or anything else.
+SOURCE_LIMITS = (
+    ("gnat1", "needs GNAT for libgfxinit (no Ada compiler in the environment): "
+              "set CONFIG_NO_GFX_INIT=y in --config"),
+    ("cpu_microcode_blob.bin", "needs CPU microcode from 3rdparty/intel-microcode (absent from "
+                               "this tree): set CONFIG_CPU_MICROCODE_CBFS_NONE=y or add it"),
+    ("3rdparty/blobs", "needs a vendor blob from 3rdparty/blobs (absent from this tree)"),
+    ("3rdparty/fsp", "needs Intel FSP from 3rdparty/fsp (absent from this tree)"),
+    ("3rdparty/amd_blobs", "needs AMD blobs from 3rdparty/amd_blobs (absent from this tree)"),
+)
+
+
+def diagnose(log: str) -> str:
+    """One line: the known source limit the log shows, else its first error line."""
+    for marker, why in SOURCE_LIMITS:
+        if marker in log:
+            return f"source limit: {why}"
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    first = next((ln for ln in lines if re.search(r"error|\*\*\*", ln, re.IGNORECASE)
+                  and "Waiting for unfinished" not in ln and "Default configuration" not in ln),
+                 lines[-1] if lines else "(no output)")
+    return first[:200]
+
+
+def is_source_limit(log: str) -> bool:
+    return any(marker in log for marker, _ in SOURCE_LIMITS)
+
+
 @dataclass
 class TreeBuild:
     """One out-of-tree build in a container."""
@@ -170,9 +199,8 @@ class TreeBuild:
         if code != 0 or not rom.is_file():
             fail_log.parent.mkdir(parents=True, exist_ok=True)
             fail_log.write_text(self.log, encoding="utf-8")
-            last = next((ln for ln in reversed(self.log.splitlines()) if ln.strip()), "(none)")
             raise FwenvError(f"coreboot build of {board} from {self.tree} failed (exit {code}): "
-                             f"{last.strip()[:200]} — full log: {fail_log}")
+                             f"{diagnose(self.log)} — full log: {fail_log}")
         return sha256_file(rom)
 
     @property
