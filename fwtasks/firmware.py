@@ -25,7 +25,7 @@ def _image(cfg, image: str) -> str:
 
 @task(help={
     "target": "target name (invoke firmware.list)",
-    "src": "build a board of your own coreboot tree DIR instead (read-only, out of tree)",
+    "src": "DIR: build a board of your own coreboot tree DIR instead (read-only, out of tree)",
     "board": "with --src: VENDOR/MODEL as in src/mainboard/ (output/firmware/VENDOR/MODEL/)",
     "config": "with --src: a defconfig FILE (default: the board with CONFIG_ANY_TOOLCHAIN)",
     "ccache": "with --src: keep a compiler cache in the fwenv-ccache volume (not with --check)",
