@@ -17,7 +17,7 @@ def test_caller_is_the_sudo_user_when_root(monkeypatch):
     expected = (4242, 4343) if os.geteuid() == 0 else (os.getuid(), os.getgid())
     assert caller_ids() == expected
     argv = shell_argv("img:1", None, command=["true"], tty=False, user=True)
-    assert argv[argv.index("--user") + 1] == "%d:%d" % expected
+    assert argv[argv.index("--user") + 1] == f"{expected[0]}:{expected[1]}"
     assert "--user" not in shell_argv("img:1", None, command=["true"], tty=False)
 
 

@@ -128,6 +128,8 @@ SOURCE_LIMITS = (
     ("3rdparty/blobs", "needs a vendor blob from 3rdparty/blobs (absent from this tree)"),
     ("3rdparty/fsp", "needs Intel FSP from 3rdparty/fsp (absent from this tree)"),
     ("3rdparty/amd_blobs", "needs AMD blobs from 3rdparty/amd_blobs (absent from this tree)"),
+    ("/3rdparty/", "needs a part of 3rdparty/ absent from this tree (e.g. ffs, removed from "
+                   "the +dfsg source)"),
 )
 
 

@@ -12,5 +12,10 @@ for board in "$@"; do
   bash util/abuild/abuild --timeless --any-toolchain --junit --exitcode -c "$jobs" \
     -d /out/noconfigs -o "/out/builds/$name" -X "/out/xml/$name.xml" -t "$board" \
     > "/out/xml/$name.log" 2>&1
-  echo "fwenv-matrix $board exit $?"
+  code=$?
+  # abuild names the logs of failed steps ("... - Log: PATH"): keep their tails with ours
+  grep -o 'Log: [^ ]*' "/out/xml/$name.log" | cut -c6- | while read -r f; do
+    [ ! -f "$f" ] || { echo "== $f"; tail -n 100 "$f"; }
+  done >> "/out/xml/$name.log"
+  echo "fwenv-matrix $board exit $code"
 done
