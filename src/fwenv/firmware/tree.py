@@ -28,7 +28,7 @@ from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, script, sha256_file
 from ..plan import Runner
 from . import boot as bootmod
-from .container import BUILD_USER, ROM, check_image, firmware_dir, private_work_root, run_container
+from .container import BUILD_USER, CHECK_SCRIPT, ROM, check_image, firmware_dir, private_work_root, run_container
 
 BUILD_TREE_SCRIPT = script(__package__, "build-tree.sh")  # $1 = obj dir; paths: /in/src, /in/cfg
 IN_SRC, IN_CFG, OBJ = "/in/src", "/in/cfg", "/out/build"
@@ -260,6 +260,8 @@ def build_tree(cfg: Config, runner: Runner, engine: Engine, src: Path, board: st
     else:
         defconfig = board_defconfig(tree, board)
     img = check_image(engine, runner, opts.image, cfg)
+    if opts.ccache and not runner.dry_run:
+        _check_ccache(engine, runner, opts.image)
     ident = tree_identity(tree) if not runner.dry_run else {"kind": "(dry run)"}
     out = firmware_dir(cfg)
     final = out / board
@@ -299,6 +301,15 @@ def build_tree(cfg: Config, runner: Runner, engine: Engine, src: Path, board: st
         _collect(final, b, doc, files)
     return {"board": board, "rom": str(final / ROM), "sha256": sha, "image": opts.image,
             "image_id": img.get("id"), "source": ident, **extra}
+
+
+def _check_ccache(engine: Engine, runner: Runner, image: str) -> None:
+    probe = ContainerSpec(image=image, command=["sh", "-c", CHECK_SCRIPT, "check", "ccache"],
+                          network="none", user=f"{BUILD_USER}:{BUILD_USER}")
+    code, _ = run_container(engine, probe, runner, f"ccache check of {image}")
+    if code != 0:
+        raise FwenvError(f"--ccache: image {image} has no ccache: drop --ccache or use the "
+                         "environment image (it carries ccache)")
 
 
 def _double(cfg: Config, runner: Runner, engine: Engine, first: TreeBuild, board: str,
