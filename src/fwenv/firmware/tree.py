@@ -28,7 +28,15 @@ from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, script, sha256_file
 from ..plan import Runner
 from . import boot as bootmod
-from .container import BUILD_USER, CHECK_SCRIPT, ROM, check_image, firmware_dir, private_work_root, run_container
+from .container import (
+    BUILD_USER,
+    CHECK_SCRIPT,
+    ROM,
+    check_image,
+    firmware_dir,
+    private_work_root,
+    run_container,
+)
 
 BUILD_TREE_SCRIPT = script(__package__, "build-tree.sh")  # $1 = obj dir; paths: /in/src, /in/cfg
 IN_SRC, IN_CFG, OBJ = "/in/src", "/in/cfg", "/out/build"
