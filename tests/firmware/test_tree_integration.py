@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import tarfile
 
 import pytest
 
 from fwenv.errors import FwenvError
+from fwenv.firmware import build as buildmod
 from fwenv.firmware import matrix, tree
+from fwenv.firmware.targets import get_target
 from fwenv.plan import Runner
 
 from .conftest import SHARED_CACHE, make_cfg
@@ -127,6 +130,46 @@ def test_matrix_over_ten_boards(user_tree, tmp_path, engine, standin):
     assert all(r["class"] in ("source", "environment") for r in res["rows"]
                if r["result"] == "fail")
     assert (out / "junit.xml").read_text().startswith("<testsuites")
+
+
+def test_git_source_checked_out_0700_is_readable_by_the_build_user(user_tree, tmp_path, engine,
+                                                                   standin):
+    """Issue 10.7: a git source is checked out into a 0700 temp dir; the build user must still
+    read it. A local repository of the tree stands for upstream (qemu-q35-upstream's shape)."""
+    src, _ = user_tree
+    repo = tmp_path / "coreboot.git"
+    git = ["git", f"--git-dir={repo}", f"--work-tree={src}", "-c", "user.name=t",
+           "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "25.09"], check=True)
+    subprocess.run([*git, "tag", "25.09"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    targets = tmp_path / "targets.toml"
+    targets.write_text(f"""
+[sources.local]
+kind = "git"
+url = "{repo}"
+tag = "25.09"
+commit = "{commit}"
+
+[targets.qemu-q35-local]
+board = "emulation/qemu-q35"
+source = "local"
+qemu_machine = "q35"
+defconfig = \"\"\"
+CONFIG_VENDOR_EMULATION=y
+CONFIG_BOARD_EMULATION_QEMU_X86_Q35=y
+CONFIG_ANY_TOOLCHAIN=y
+CONFIG_PAYLOAD_NONE=y
+\"\"\"
+""")
+    cfg = make_cfg(tmp_path / "out", tmp_path / "cache", coreboot_targets=str(targets))
+    t = get_target(cfg, "qemu-q35-local")
+    res = buildmod.build(cfg, Runner(), engine, t, image=standin, jobs=2)
+    assert (cfg.output_dir / "firmware" / "qemu-q35-local" / "coreboot.rom").is_file()
+    assert res["sha256"]
 
 
 def test_the_tree_is_unchanged(user_tree):
