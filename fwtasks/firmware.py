@@ -86,6 +86,22 @@ def matrix(c, src="", boards="", image="", jobs=0, dry_run=False, json=False, ve
     emit({k: v for k, v in res.items() if k != "rows" or json}, json, runner)
 
 
+@task(help={
+    "src": "your coreboot tree (read-only)",
+    "board": "VENDOR/MODEL",
+    "config": "FILE: start from it if it exists; savedefconfig output is written to it",
+    "image": IMAGE_HELP,
+    "dry_run": COMMON_HELP["dry_run"],
+})
+@fwtask
+def menuconfig(c, src="", board="", config="", image="", dry_run=False):
+    """coreboot's menuconfig in the environment on this terminal; writes savedefconfig to
+    --config FILE only (nothing in the tree)."""
+    required(src=src, board=board, config=config)
+    cfg, runner = context(dry_run, False)
+    treemod.menuconfig(cfg, runner, Path(src), board, Path(config), _image(cfg, image))
+
+
 @task(name="boot", help={
     "target": "boot output/firmware/<target>/coreboot.rom with the target's QEMU machine",
     "rom": "boot this ROM file instead",
@@ -149,5 +165,5 @@ def standin(c, suite="", mirror="", snapshot=None, force=False, dry_run=False, j
 
 
 ns = Collection("firmware")
-for t in (build, matrix, boot_, list_, fetch, standin):
+for t in (build, menuconfig, matrix, boot_, list_, fetch, standin):
     ns.add_task(t)

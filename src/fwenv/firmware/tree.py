@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..engine import ContainerSpec, Engine, Mount
+from ..engine import ContainerSpec, Engine, Mount, run_interactive
 from ..errors import FwenvError
-from ..fsutil import atomic_path, output_lock, script, sha256_file
-from ..plan import Runner
+from ..fsutil import atomic_path, output_lock, script, sha256_file, write_text_atomic
+from ..plan import Runner, render
 from . import boot as bootmod
 from .container import (
     BUILD_USER,
@@ -309,6 +309,38 @@ def build_tree(cfg: Config, runner: Runner, engine: Engine, src: Path, board: st
         _collect(final, b, doc, files)
     return {"board": board, "rom": str(final / ROM), "sha256": sha, "image": opts.image,
             "image_id": img.get("id"), "source": ident, **extra}
+
+
+MENUCONFIG_SCRIPT = script(__package__, "menuconfig.sh")
+
+
+def menuconfig(cfg: Config, runner: Runner, src: Path, board: str, config: Path,
+               image: str) -> dict[str, Any]:
+    """`invoke firmware.menuconfig`: menuconfig in the environment on this terminal, starting
+    from FILE when it exists (else the board's defconfig); writes savedefconfig to FILE only."""
+    tree = check_tree(src, board)
+    config = Path(config)
+    start = config.read_text(encoding="utf-8", errors="replace") if config.is_file() \
+        else board_defconfig(tree, board)
+    with tree_work(cfg, runner, board, start) as work:
+        argv = ["docker", "run", "--rm", "-it", "--network=none",
+                "--user", f"{BUILD_USER}:{BUILD_USER}", "-e", "HOME=/tmp", "-e", "LC_ALL=C",
+                "-e", f"TERM={os.environ.get('TERM', 'xterm')}",
+                "--mount", f"type=bind,source={tree},target={IN_SRC},readonly",
+                "--mount", f"type=bind,source={work / 'cfg'},target={IN_CFG},readonly",
+                "--mount", f"type=bind,source={work / 'out'},target=/out",
+                "-w", IN_SRC, "--entrypoint", "sh", image, "-c", MENUCONFIG_SCRIPT,
+                "fwenv-menuconfig"]
+        runner.show(render(argv))
+        if runner.dry_run:
+            return {"board": board, "config": str(config), "dry_run": True}
+        code = run_interactive(argv)
+        saved = work / "out" / "defconfig"
+        if code != 0 or not saved.is_file():
+            raise FwenvError(f"menuconfig exited with {code} and saved nothing: {config} is "
+                             "unchanged")
+        write_text_atomic(config, saved.read_text(encoding="utf-8"))
+    return {"board": board, "config": str(config)}
 
 
 def _check_ccache(engine: Engine, runner: Runner, image: str) -> None:
