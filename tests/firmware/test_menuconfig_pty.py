@@ -53,7 +53,7 @@ def test_menuconfig_writes_savedefconfig_to_file_only(user_tree, tmp_path, stand
             "--board", "emulation/qemu-q35", "--config", str(config), "--image", standin]
     if not os.path.exists(argv[0]):
         argv[0] = os.path.join(os.path.dirname(sys.executable), "invoke")
-    code, out = drive(argv, tmp_path, [(b"coreboot configuration", b"\x1b\x1b"),
+    code, out = drive(argv, REPO, [(b"coreboot configuration", b"\x1b\x1b"),
                                        (b"save your new configuration", b"\r")])
     assert code == 0, out[-2000:]
     text = config.read_text()
