@@ -8,6 +8,8 @@ Needs root (chroot, bind mounts). Without --image it uses the stand-in toolchain
 (`invoke firmware.standin`'s recipe, built here if missing, skipped when up to date). Usage:
   .venv/bin/python benchmarks/firmware_bench.py [--image IMG] [--target T] [--rounds N] [--jobs N]
   [--quick]   (CI: one round, one boot)
+  .venv/bin/python benchmarks/firmware_bench.py --src [--ccache] ...   (named target vs --src;
+      cold vs warm compiler cache: the image must carry ccache)
 """
 
 from __future__ import annotations
@@ -82,6 +84,48 @@ def host_build(rootfs: Path, pristine: Path, run: b.BuildRun) -> float:
     return took
 
 
+def src_vs_named(cfg, runner: Runner, engine: Engine, a: argparse.Namespace) -> None:
+    """The same board built as a named target (pristine tree copied in) and with --src (the
+    tree read-only, out of tree), alternating; and, with --ccache, a cold against a warm
+    compiler cache (a fresh fwenv-ccache volume each cold round)."""
+    from fwenv.firmware import tree as treemod
+
+    t = get_target(cfg, a.target)
+    pristine = sources.ensure_tree(cfg, runner, t.source)
+    times: dict[str, list[float]] = {"named target": [], "--src": []}
+    for _ in range(a.rounds):
+        start = time.monotonic()
+        b.build(cfg, runner, engine, t, image=a.image, jobs=a.jobs)
+        times["named target"].append(time.monotonic() - start)
+        start = time.monotonic()
+        treemod.build_tree(cfg, runner, engine, pristine, t.board, image=a.image, jobs=a.jobs,
+                           config=str(_defconfig_file(cfg, t)))
+        times["--src"].append(time.monotonic() - start)
+    if a.ccache:
+        times["--ccache cold"], times["--ccache warm"] = [], []
+        for _ in range(a.rounds):
+            engine.remove_volume(treemod.CCACHE_VOLUME)
+            for kind in ("cold", "warm"):
+                start = time.monotonic()
+                treemod.build_tree(cfg, runner, engine, pristine, t.board, image=a.image,
+                                   jobs=a.jobs, config=str(_defconfig_file(cfg, t)), ccache=True)
+                times[f"--ccache {kind}"].append(time.monotonic() - start)
+    print(f"\nfirmware_bench --src: {t.board} in {a.image}, -j{a.jobs}, {a.rounds} round(s)")
+    for k, v in times.items():
+        print(f"  {k:14} median {statistics.median(v):6.1f} s  runs "
+              f"{', '.join(f'{x:.1f}' for x in v)}")
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"  --src / named = {med['--src'] / med['named target']:.3f}  (goal within 5%)")
+    if a.ccache:
+        print(f"  warm / cold = {med['--ccache warm'] / med['--ccache cold']:.3f}  (goal <= 0.35)")
+
+
+def _defconfig_file(cfg, t) -> Path:
+    f = b.work_root(cfg).parent / f"bench-{t.name}.defconfig"
+    f.write_text(t.defconfig, encoding="utf-8")
+    return f
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--image", help="toolchain image (default: the stand-in, built if missing)")
@@ -89,6 +133,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="CI smoke run: one round, one boot")
+    ap.add_argument("--src", action="store_true",
+                    help="compare a named target with the same board built with --src")
+    ap.add_argument("--ccache", action="store_true",
+                    help="with --src: also a cold against a warm --ccache build")
     a = ap.parse_args()
     cfg, runner, engine = load_config(), Runner(), Engine.connect()
     if a.quick:
@@ -97,6 +145,9 @@ def main() -> None:
         from fwenv.firmware.standin import build_standin
 
         a.image = build_standin(cfg, runner, engine).image
+    if a.src:
+        src_vs_named(cfg, runner, engine, a)
+        return
     t = get_target(cfg, a.target)
     b.check_image(engine, runner, a.image)
     pristine = sources.ensure_tree(cfg, runner, t.source)

@@ -57,12 +57,14 @@ def build(c, manifest=None, channels=None, format="docker", compressor="gzip",
 @task(help={"image": "environment image (default coreboot-build-env:<env_tag>)",
             "src": "source dir mounted at /src (read-write)",
             "shell": "shell inside the image (default /bin/sh)",
+            "user": "run as your uid:gid (under sudo: the sudo caller's), so files made in "
+                    "/src are yours",
             "dry_run": COMMON_HELP["dry_run"]})
 @fwtask
-def shell(c, image=None, src=None, shell="/bin/sh", dry_run=False):
+def shell(c, image=None, src=None, shell="/bin/sh", user=False, dry_run=False):
     """A shell in the environment, --network=none, source at /src."""
     cfg, runner = context(dry_run, False)
-    code = open_shell(cfg, runner, image, Path(src) if src else None, shell)
+    code = open_shell(cfg, runner, image, Path(src) if src else None, shell, user=user)
     if code:
         raise FwenvError(f"the shell exited with {code}")
 

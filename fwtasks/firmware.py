@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from invoke import Collection, task
 
+from fwenv.errors import FwenvError
 from fwenv.firmware import build as buildmod
+from fwenv.firmware import matrix as matrixmod
 from fwenv.firmware import standin as standinmod
+from fwenv.firmware import tree as treemod
 from fwenv.firmware.targets import get_target
 
 from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
@@ -19,8 +25,12 @@ def _image(cfg, image: str) -> str:
 
 @task(help={
     "target": "target name (invoke firmware.list)",
+    "src": "DIR: build a board of your own coreboot tree DIR instead (read-only, out of tree)",
+    "board": "with --src: VENDOR/MODEL as in src/mainboard/ (output/firmware/VENDOR/MODEL/)",
+    "config": "with --src: a defconfig FILE (default: the board with CONFIG_ANY_TOOLCHAIN)",
+    "ccache": "with --src: keep a compiler cache in the fwenv-ccache volume (not with --check)",
     "image": IMAGE_HELP,
-    "jobs": "parallel make jobs (default 2)",
+    "jobs": "parallel make jobs (default: the CPU count)",
     "check": "build twice (other path, uid and time) and require identical ROMs",
     "boot": "boot-check the ROM in QEMU (targets with a QEMU machine)",
     "boot_if_qemu": "boot-check only when the target has a QEMU machine (nox, CI)",
@@ -28,16 +38,68 @@ def _image(cfg, image: str) -> str:
     **COMMON_HELP,
 })
 @fwtask
-def build(c, target="", image="", jobs=2, check=False, boot=False, boot_if_qemu=False,
-          timeout=120.0, dry_run=False, json=False, verbose=False):
-    """Build a target in a --network=none container; results in output/firmware/<target>/."""
-    required(target=target)
+def build(c, target="", src="", board="", config="", ccache=False, image="", jobs=0,
+          check=False, boot=False, boot_if_qemu=False, timeout=120.0, dry_run=False, json=False,
+          verbose=False):
+    """Build a target (or --src DIR --board VENDOR/MODEL) in a --network=none container;
+    results in output/firmware/<target or board>/."""
     cfg, runner = context(dry_run, verbose)
+    jobs = int(jobs) or os.cpu_count() or 1
+    if src or board:
+        if target:
+            raise FwenvError("give --target T or --src DIR --board VENDOR/MODEL, not both")
+        required(src=src, board=board)
+        boot = boot or (boot_if_qemu and board in treemod.QEMU_MACHINES)
+        result = treemod.build_tree(cfg, runner, engine_for(runner), Path(src), board,
+                                    image=_image(cfg, image), jobs=jobs, config=config,
+                                    check=check, boot=boot, ccache=ccache,
+                                    timeout=float(timeout))
+        emit(result, json, runner)
+        return
+    required(target=target)
+    if ccache:
+        raise FwenvError("--ccache is for --src builds: named targets build without a cache")
     t = get_target(cfg, target)
     boot = boot or (boot_if_qemu and bool(t.qemu_machine) and t.kind == "coreboot")
     result = buildmod.build(cfg, runner, engine_for(runner), t, image=_image(cfg, image),
-                            jobs=int(jobs), check=check, boot=boot, timeout=float(timeout))
+                            jobs=jobs, check=check, boot=boot, timeout=float(timeout))
     emit(result, json, runner)
+
+
+@task(help={
+    "src": "your coreboot tree (read-only)",
+    "boards": "FILE: one abuild target a line (VENDOR/MODEL)",
+    "image": IMAGE_HELP,
+    "jobs": "make jobs per board (default: the CPU count)",
+    **COMMON_HELP,
+})
+@fwtask
+def matrix(c, src="", boards="", image="", jobs=0, dry_run=False, json=False, verbose=False):
+    """coreboot's util/abuild/abuild over a board list in the environment; a pass/fail table
+    (source limits told from environment failures) and JUnit XML in output/firmware/matrix/."""
+    required(src=src, boards=boards)
+    cfg, runner = context(dry_run, verbose)
+    res = matrixmod.matrix(cfg, runner, engine_for(runner), Path(src), Path(boards),
+                           image=_image(cfg, image), jobs=int(jobs) or os.cpu_count() or 1)
+    if not json and not dry_run:
+        print(matrixmod.table(res["rows"]), end="")
+    emit({k: v for k, v in res.items() if k != "rows" or json}, json, runner)
+
+
+@task(help={
+    "src": "your coreboot tree (read-only)",
+    "board": "VENDOR/MODEL",
+    "config": "FILE: start from it if it exists; savedefconfig output is written to it",
+    "image": IMAGE_HELP,
+    "dry_run": COMMON_HELP["dry_run"],
+})
+@fwtask
+def menuconfig(c, src="", board="", config="", image="", dry_run=False):
+    """coreboot's menuconfig in the environment on this terminal; writes savedefconfig to
+    --config FILE only (nothing in the tree)."""
+    required(src=src, board=board, config=config)
+    cfg, runner = context(dry_run, False)
+    treemod.menuconfig(cfg, runner, Path(src), board, Path(config), _image(cfg, image))
 
 
 @task(name="boot", help={
@@ -103,5 +165,5 @@ def standin(c, suite="", mirror="", snapshot=None, force=False, dry_run=False, j
 
 
 ns = Collection("firmware")
-for t in (build, boot_, list_, fetch, standin):
+for t in (build, menuconfig, matrix, boot_, list_, fetch, standin):
     ns.add_task(t)

@@ -97,6 +97,19 @@ def work_root(cfg: Config) -> Path:
     return sources.cache_dir(cfg) / "work"
 
 
+def private_work_root(cfg: Config, *, create: bool = True) -> Path:
+    """The parent of every build's work tree, 0700: the trees are handed to the build uid
+    (1000 in the image, often a real person on the host), who must not reach them from the
+    host to edit sources mid-build or swap the ROM before it is hashed."""
+    root = work_root(cfg)
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+        if root.is_symlink() or not root.is_dir():
+            raise FwenvError(f"{root} is not a directory: remove it")
+        os.chmod(root, 0o700)
+    return root
+
+
 def run_container(
     engine: Engine, spec: ContainerSpec, runner: Runner, what: str
 ) -> tuple[int, str]:
@@ -199,12 +212,12 @@ def _pack_provenance(cfg: Config | None, image_id: str) -> dict[str, Any]:
 
 @contextmanager
 def work_dir(cfg: Config, runner: Runner, target: Target, uid: int) -> Iterator[Path]:
-    """A fresh host dir for one build (removed afterwards), writable by the build user."""
+    """A fresh host dir for one build (removed afterwards), writable by the build user, under
+    the 0700 work root."""
     if runner.dry_run:
         yield work_root(cfg) / f"{target.name}-XXXX"
         return
-    work_root(cfg).mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=work_root(cfg)))
+    work = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=private_work_root(cfg)))
     try:
         (work / "cfg").mkdir()
         (work / "cfg" / "defconfig").write_text(target.defconfig, encoding="utf-8")

@@ -23,7 +23,7 @@ from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, script, sha256_file
 from ..plan import Runner, render
 from . import sources
-from .container import BUILD_USER, run_container
+from .container import BUILD_USER, private_work_root, run_container
 from .targets import Target
 
 HEADS_PATH = "/heads"
@@ -205,8 +205,6 @@ def _writable(p: Path) -> None:
 
 
 def _tmp_root(cfg: Config, runner: Runner) -> str | None:
-    root = sources.cache_dir(cfg) / "work"
     if runner.dry_run:
         return None
-    root.mkdir(parents=True, exist_ok=True)
-    return str(root)
+    return str(private_work_root(cfg))

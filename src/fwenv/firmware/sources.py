@@ -198,4 +198,6 @@ def _ensure_git(runner: Runner, src: Source, final: Path, fetch: bool) -> Path:
                              f"{commit[:12]}: the tag moved; check it and update the pin")
         runner.run([*git, "checkout", "--detach", commit], what="git checkout")
         runner.run([*git, "submodule", "update", "--init", "--checkout"], what="git submodule")
+        if not runner.dry_run:
+            os.chmod(tmp, 0o755)  # a temp dir is 0700: the build user must read the checkout
     return final
