@@ -16,9 +16,13 @@ import io
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +219,41 @@ def offline_builder(builder_image: str, engine: Engine) -> str:
     code, out = engine.run(ContainerSpec(builder_image, probe))
     assert code == 0, f"{builder_image} lacks busybox-static/xz-utils: {out}"
     return builder_image
+
+
+# -- a loopback registry (release and security tests) ------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's docker-registry (distribution 2.8) on 127.0.0.1:<free port>; stopped after."""
+    if not shutil.which("docker-registry"):
+        pytest.skip("docker-registry not installed (apt-get install docker-registry)")
+    d = tmp_path_factory.mktemp("registry")
+    port = _free_port()
+    config = d / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+        f"    rootdirectory: {d / 'data'}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n")
+    log = open(d / "registry.log", "wb")
+    proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((d / "registry.log").read_text()[-500:]) from None
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

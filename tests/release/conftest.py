@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import socket
 import subprocess
 import tarfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,43 +59,6 @@ def ssh_signer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Signer, Path]:
     allowed.write_text("carol " + (d / "carol.pub").read_text().split(" ", 2)[0] + " "
                        + (d / "carol.pub").read_text().split(" ", 2)[1] + "\n")
     return Signer("ssh", str(key)), allowed
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian's docker-registry (distribution 2.8) on 127.0.0.1:<free port>; stopped after."""
-    if not shutil.which("docker-registry"):
-        pytest.skip("docker-registry not installed (apt-get install docker-registry)")
-    d = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = d / "config.yml"
-    config.write_text(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {d / 'data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n")
-    log = open(d / "registry.log", "wb")
-    proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((d / "registry.log").read_text()[-500:]) from None
-                time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="session")

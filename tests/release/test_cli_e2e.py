@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from fwenv.engine import Engine
-from tests.release.conftest import _free_port
+from tests.conftest import _free_port
 from tests.release.test_cli_options import doc_commands, expand
 
 pytestmark = pytest.mark.integration

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
 import subprocess
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -99,7 +95,6 @@ class Key:
         self.public.write_text(self.gpg("--armor", "--export", self.fpr))
 
     def gpg(self, *args: str) -> str:
-        import subprocess
         argv = ["gpg", "--homedir", str(self.home), "--batch", "--yes", "--pinentry-mode",
                 "loopback", "--passphrase", "", *args]
         return subprocess.run(argv, check=True, capture_output=True, text=True).stdout  # noqa: S603
@@ -172,44 +167,6 @@ def kit():  # the helpers above, for test modules (importlib mode cannot import 
     import types
     return types.SimpleNamespace(write_release=write_release, write_signer=write_signer,
                                  tree_state=tree_state, sums_of=sums_of, HONEST=HONEST)
-
-
-# -- a loopback registry (as tests/release/conftest.py's) ------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian's docker-registry (distribution 2.8) on 127.0.0.1:<free port>; stopped after."""
-    if not shutil.which("docker-registry"):
-        pytest.skip("docker-registry not installed (apt-get install docker-registry)")
-    d = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = d / "config.yml"
-    config.write_text(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {d / 'data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n")
-    log = open(d / "registry.log", "wb")
-    proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((d / "registry.log").read_text()[-500:]) from None
-                time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture()
