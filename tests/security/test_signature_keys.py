@@ -39,9 +39,22 @@ class Key:
         return sig
 
 
+_HOMES: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_agents() -> Iterator[None]:
+    """Each key's gpg-agent is stopped with its test (no daemon outlives the run)."""
+    yield
+    while _HOMES:
+        subprocess.run(["gpgconf", "--homedir", str(_HOMES.pop()), "--kill", "gpg-agent"],  # noqa: S603,S607
+                       capture_output=True, check=False)
+
+
 def make_key(where: Path, name: str, *, faked: str | None = None, expire: str = "never") -> Key:
     home = where / f"gnupg-{name}"
     home.mkdir(mode=0o700)
+    _HOMES.append(home)
     k = Key(home, "", where / f"{name}.gpg")
     k.gpg("--quick-gen-key", f"{name} <{name}@example.org>", "ed25519", "sign", expire, faked=faked)
     listing = k.gpg("--with-colons", "--list-keys")
