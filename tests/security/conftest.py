@@ -36,6 +36,7 @@ def normalize(text: str, temps: list[str]) -> str:
     text = re.sub(r"\b[0-9A-F]{16}\b", "<keyid>", text)
     text = re.sub(r"SHA256:[A-Za-z0-9+/]{43}", "<ssh-fpr>", text)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
+    text = re.sub(r"\(\d+\)\] exec", "(<pid>)] exec", text)  # the container init names its pid
     return text
 
 
