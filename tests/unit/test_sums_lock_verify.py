@@ -15,7 +15,7 @@ from fwenv.errors import FwenvError
 from fwenv.fsutil import atomic_path, output_lock, sha256_file
 from fwenv.guix.provenance import SCHEMA_ID
 from fwenv.release.sign import check_files, parse_sums, sums_text
-from fwenv.release.verify import compare_sums
+from fwenv.release.signers import compare_sums
 
 H = "0123456789abcdef" * 4
 

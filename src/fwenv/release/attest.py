@@ -17,11 +17,8 @@ from .options import ReleaseOptions
 from .preflight import check_version
 from .reproduce import build_pack_once
 from .sign import SUMS, Signer, parse_sums, sums_text
-from .signers import KEYS_DIR, check_signer_name
+from .signers import KEYS_DIR, check_signer_name, compare_sums
 from .smoke import smoke_firmware
-from .verify import (
-    compare_sums,
-)
 
 
 # -- attestations --------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from typing import IO
 
 from ..errors import FwenvError
 from ..fsutil import sha256_file
-from .signers import compare_sums  # noqa: F401 (attest imports it from here)
 
 MAX_DIFF_LINES = 40
 
