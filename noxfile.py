@@ -80,10 +80,11 @@ def firmware(session: nox.Session, target: str) -> None:
 
 
 # --- mutation testing -------------------------------------------------------------------------
-# What is mutated: [tool.mutmut] only_mutate (whole modules: verify, signing, provenance, fsutil,
-# config) narrowed here for the modules that also drive engines and chroots to the functions that
-# decide trust or reproducibility. Tests: the engine-free suites ([tool.mutmut]). Survivors are
-# printed; the score is killed / (all mutants of these functions).
+# What is mutated: [tool.mutmut] only_mutate (the modules below) narrowed here to the functions
+# that decide trust or reproducibility (whole modules for signers, provenance, record). Tests:
+# the engine-free suites ([tool.mutmut]; tests/unit makes real gpg/ssh keys, no engine).
+# Survivors are printed; the score is killed / (all mutants of these functions); docs/testing.md
+# explains each kind of survivor left.
 MUTANT_GLOBS = [
     # archive comparison and signed-sums verification (fwenv.release.verify)
     *(f"fwenv.release.verify.x{f}_*" for f in (

@@ -2,6 +2,7 @@
 
 from invoke import Collection
 
-from fwtasks import config, env, firmware, guix, release
+from fwtasks import bundle, cache, config, env, firmware, guix, release
 
-ns = Collection(config.config, guix.ns, env.ns, firmware.ns, release.ns)
+ns = Collection(config.config, guix.ns, env.ns, firmware.ns, release.ns, cache.ns)
+release.ns.add_task(bundle.bundle)

@@ -8,8 +8,8 @@ Needs root (chroot, bind mounts). Without --image it uses the stand-in toolchain
 (`invoke firmware.standin`'s recipe, built here if missing, skipped when up to date). Usage:
   .venv/bin/python benchmarks/firmware_bench.py [--image IMG] [--target T] [--rounds N] [--jobs N]
   [--quick]   (CI: one round, one boot)
-  .venv/bin/python benchmarks/firmware_bench.py --src [--ccache] ...   (named target vs --src;
-      cold vs warm compiler cache: the image must carry ccache)
+  .venv/bin/python benchmarks/firmware_bench.py --src [--ccache] [--quick] ...   (the same
+      board as a named target and with --src; --ccache adds cold vs warm compiler cache)
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from fwenv.firmware import boot as bootmod
 from fwenv.firmware import container as b
 from fwenv.firmware import sources
 from fwenv.firmware.targets import get_target
+from fwenv.firmware.workspace import Workspace
 from fwenv.fsutil import sha256_file
 from fwenv.plan import Runner
 
@@ -85,45 +86,65 @@ def host_build(rootfs: Path, pristine: Path, run: b.BuildRun) -> float:
 
 
 def src_vs_named(cfg, runner: Runner, engine: Engine, a: argparse.Namespace) -> None:
-    """The same board built as a named target (pristine tree copied in) and with --src (the
-    tree read-only, out of tree), alternating; and, with --ccache, a cold against a warm
-    compiler cache (a fresh fwenv-ccache volume each cold round)."""
+    """The same board built as a named target (its pristine tree copied in, built in tree) and
+    with --src (that tree read-only, out of tree), rounds alternating; with --ccache, a cold
+    (fresh volume) against a warm --ccache build of the same --src board. Everything is made
+    here: outputs under a temp root, a compiler-cache volume of this run's own, removed after."""
+    import dataclasses
+    import os
+
+    from fwenv.firmware import build as buildmod
     from fwenv.firmware import tree as treemod
 
     t = get_target(cfg, a.target)
-    pristine = sources.ensure_tree(cfg, runner, t.source)
+    pristine = sources.ensure_tree(Workspace.from_project(cfg), runner, t.source)
+    volume = f"fwenv-bench-ccache-{os.getpid()}"
     times: dict[str, list[float]] = {"named target": [], "--src": []}
-    for _ in range(a.rounds):
-        start = time.monotonic()
-        b.build(cfg, runner, engine, t, image=a.image, jobs=a.jobs)
-        times["named target"].append(time.monotonic() - start)
-        start = time.monotonic()
-        treemod.build_tree(cfg, runner, engine, pristine, t.board, image=a.image, jobs=a.jobs,
-                           config=str(_defconfig_file(cfg, t)))
-        times["--src"].append(time.monotonic() - start)
-    if a.ccache:
-        times["--ccache cold"], times["--ccache warm"] = [], []
+    hits: list[dict] = []
+    scratch = b.work_root(Workspace.from_project(cfg)).parent
+    with tempfile.TemporaryDirectory(prefix="fwbench-src-", dir=scratch) as d:
+        data = {**cfg.data, "output_dir": str(Path(d) / "output"),
+                "firmware": {**cfg.section("firmware"), "ccache_volume": volume}}
+        cfg = dataclasses.replace(cfg, data=data)
+        defconfig = Path(d) / "board.defconfig"
+        defconfig.write_text(t.defconfig, encoding="utf-8")
+        opts = {"image": a.image, "jobs": a.jobs, "config": str(defconfig)}
+        roms: dict[str, set[str]] = {"named target": set(), "--src": set()}
         for _ in range(a.rounds):
-            engine.remove_volume(treemod.CCACHE_VOLUME)
-            for kind in ("cold", "warm"):
-                start = time.monotonic()
-                treemod.build_tree(cfg, runner, engine, pristine, t.board, image=a.image,
-                                   jobs=a.jobs, config=str(_defconfig_file(cfg, t)), ccache=True)
-                times[f"--ccache {kind}"].append(time.monotonic() - start)
-    print(f"\nfirmware_bench --src: {t.board} in {a.image}, -j{a.jobs}, {a.rounds} round(s)")
+            start = time.monotonic()
+            res = buildmod.build(cfg, runner, engine, t, image=a.image, jobs=a.jobs)
+            times["named target"].append(time.monotonic() - start)
+            roms["named target"].add(res["sha256"])
+            start = time.monotonic()
+            res = treemod.build_tree(cfg, runner, engine, pristine, t.board, **opts)
+            times["--src"].append(time.monotonic() - start)
+            roms["--src"].add(res["sha256"])
+        try:
+            if a.ccache:
+                times["--ccache cold"], times["--ccache warm"] = [], []
+                for _ in range(a.rounds):
+                    engine.remove_volume(volume)
+                    for kind in ("cold", "warm"):
+                        start = time.monotonic()
+                        res = treemod.build_tree(cfg, runner, engine, pristine, t.board,
+                                                 ccache=True, **opts)
+                        times[f"--ccache {kind}"].append(time.monotonic() - start)
+                        hits.append(res["ccache"])
+        finally:
+            engine.remove_volume(volume)
+    print(f"\nfirmware_bench --src: {t.board} ({a.target}) in {a.image}, -j{a.jobs}, "
+          f"{a.rounds} round(s), side by side")
     for k, v in times.items():
         print(f"  {k:14} median {statistics.median(v):6.1f} s  runs "
               f"{', '.join(f'{x:.1f}' for x in v)}")
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"  --src / named = {med['--src'] / med['named target']:.3f}  (goal within 5%)")
+    print(f"  same ROM named vs --src: {roms['named target'] == roms['--src']} "
+          f"({', '.join(sorted(r[:12] for r in roms['--src']))})")
     if a.ccache:
         print(f"  warm / cold = {med['--ccache warm'] / med['--ccache cold']:.3f}  (goal <= 0.35)")
-
-
-def _defconfig_file(cfg, t) -> Path:
-    f = b.work_root(cfg).parent / f"bench-{t.name}.defconfig"
-    f.write_text(t.defconfig, encoding="utf-8")
-    return f
+        counts = ", ".join(f"{h.get('hits')}/{h.get('misses')}" for h in hits)
+        print(f"  ccache hits/misses per build (cold, warm, ...): {counts}")
 
 
 def main() -> None:
@@ -145,28 +166,29 @@ def main() -> None:
         from fwenv.firmware.standin import build_standin
 
         a.image = build_standin(cfg, runner, engine).image
-    if a.src:
+    if a.src or a.ccache:
         src_vs_named(cfg, runner, engine, a)
         return
     t = get_target(cfg, a.target)
     b.check_image(engine, runner, a.image)
-    pristine = sources.ensure_tree(cfg, runner, t.source)
+    ws = Workspace.from_project(cfg)
+    pristine = sources.ensure_tree(ws, runner, t.source)
     times: dict[str, list[float]] = {"container": [], "host (chroot)": []}
     roms: dict[str, set[str]] = {"container": set(), "host (chroot)": set()}
-    with tempfile.TemporaryDirectory(prefix="fwbench-", dir=b.work_root(cfg).parent) as d:
+    with tempfile.TemporaryDirectory(prefix="fwbench-", dir=b.work_root(ws).parent) as d:
         rootfs = Path(d) / "rootfs"
         rootfs.mkdir()
         export_rootfs(engine, a.image, rootfs)
         rom_for_boot = Path(d) / "boot.rom"
         for _ in range(a.rounds):
-            with b.work_dir(cfg, runner, t, b.BUILD_USER) as work:
+            with b.work_dir(ws, runner, t, b.BUILD_USER) as work:
                 run = b.BuildRun(t, a.image, a.jobs, work=work)
                 start = time.monotonic()
                 b.run_build(engine, runner, run, pristine, Path(d) / "logs")
                 times["container"].append(time.monotonic() - start)
                 roms["container"].add(run.rom_sha256)
                 shutil.copyfile(run.rom, rom_for_boot)
-            with b.work_dir(cfg, runner, t, b.BUILD_USER) as work:
+            with b.work_dir(ws, runner, t, b.BUILD_USER) as work:
                 run = b.BuildRun(t, a.image, a.jobs, work=work)
                 times["host (chroot)"].append(host_build(rootfs, pristine, run))
                 roms["host (chroot)"].add(sha256_file(rootfs / "src" / "build" / b.ROM))

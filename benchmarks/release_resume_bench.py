@@ -33,7 +33,7 @@ def offline_release(version: str, builder: str, registry: str) -> list[str]:
     return ["release", "--version", version, "--allow-dirty",
             "--manifest", "tests/pack/offline/manifest.scm", "--load-path", "tests/pack/offline",
             "--no-time-machine", "--no-substitutes", "--guix-option=--bootstrap",
-            "--compressor=xz", "--entry-point=bin/hello", "--builder", builder,
+            "--compressor=xz", "--builder", builder,
             "--push", registry]
 
 

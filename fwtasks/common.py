@@ -1,4 +1,4 @@
-"""What every task shares: config, runner, engine, one-line errors and --json output."""
+"""What every task shares: config, runner, engine, one-line errors, --json output, the flags."""
 
 from __future__ import annotations
 
@@ -9,14 +9,41 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
+import invoke
 from invoke.exceptions import Exit
 
 from fwenv.config import Config, load_config
 from fwenv.errors import FwenvError
 from fwenv.plan import Runner, Terminated
 from fwenv.recording import engine_for  # noqa: F401 (the tasks' engine)
+
+# The only short flags, the same in every task that has the option (no generated ones: Invoke
+# would give `-v` to --version, `-j` to --json, `--` to --no-time-machine).
+SHORT_FLAGS = {"verbose": "v", "jobs": "j"}
+
+
+class FwTask(invoke.Task):  # type: ignore[type-arg]
+    """An Invoke task with SHORT_FLAGS only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "auto_shortflags": False})
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        if name in SHORT_FLAGS:
+            opts["names"] = [*opts["names"], SHORT_FLAGS[name]]
+        return opts
+
+
+def task(*args: Any, **kwargs: Any) -> Any:
+    """invoke.task for fwenv's tasks (FwTask: explicit short flags only)."""
+    return invoke.task(*args, klass=FwTask, **kwargs)
+
+
+_JSON = ContextVar("fwenv_json", default=False)  # this task was given --json
 
 COMMON_HELP = {
     "dry_run": "print the exact commands, change nothing",
@@ -54,11 +81,14 @@ def fwtask(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = os.environ.get("FWENV_DEBUG") == "1"
         signal.signal(signal.SIGTERM, _terminate)  # a CI cancel cleans up as ^C does
+        as_json = bool(kwargs.get("json"))
+        _JSON.set(as_json)
         try:
             return func(*args, **kwargs)
         except FwenvError as e:
             if debug:
                 raise
+            _json_error(as_json, str(e))
             raise Exit(f"error: {e}", code=1) from None
         except KeyboardInterrupt as e:
             code = 143 if isinstance(e, Terminated) else 130
@@ -73,9 +103,18 @@ def fwtask(func: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as e:
             if debug:
                 raise
+            _json_error(as_json, one_line(e))
             raise Exit(f"error: {one_line(e)}", code=1) from None
 
     return wrapper
+
+
+def _json_error(as_json: bool, message: str) -> None:
+    """With --json a failure is a JSON document too (the one line also goes to stderr)."""
+    if as_json:
+        json.dump({"ok": False, "error": message}, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
 
 
 def required(**options: str) -> None:
@@ -86,23 +125,58 @@ def required(**options: str) -> None:
 
 
 def context(dry_run: bool = False, verbose: bool = False) -> tuple[Config, Runner]:
-    return load_config(), Runner(dry_run=dry_run, verbose=verbose)
+    """The config and a runner that logs to output/logs/ (--json: stdout is the document's)."""
+    cfg = load_config()
+    return cfg, Runner(dry_run=dry_run, verbose=verbose, log_dir=cfg.output_dir / "logs",
+                       quiet_stdout=_JSON.get())
 
 
-def emit(result: dict[str, Any], as_json: bool, runner: Runner) -> None:
+def emit(result: dict[str, Any], as_json: bool, runner: Runner, next: str = "") -> None:
+    """The end of a run: a short table and a `next:` line on stderr, or (--json) the same data
+    as one JSON document on stdout (a dry run adds the commands it printed)."""
+    data = {**result, **({"next": next} if next else {})}
+    if runner.logs:
+        data.setdefault("logs", runner.logs)
     if as_json:
-        json.dump(result, sys.stdout, indent=2, sort_keys=True)
+        if runner.dry_run:
+            data = {**data, "dry_run": True, "commands": runner.printed}
+        json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
         sys.stdout.write("\n")
+        sys.stdout.flush()
     elif not runner.dry_run:
-        for k, v in result.items():
-            if isinstance(v, dict) and v:  # e.g. sums: one `sha256  name` line each
-                runner.info(f"  {k}:")
-                for name, value in v.items():
-                    runner.info(f"    {value}  {name}" if k == "sums" else f"    {name}: {value}")
-            elif isinstance(v, list) and v:
-                runner.info(f"  {k}: {', '.join(map(str, v))}")
-            else:
-                runner.info(f"  {k}: {v}")
+        if runner.logs:
+            result = {**result, "logs": f"{len(runner.logs)} in {os.path.dirname(runner.logs[0])}/"}
+        for line in summary_table(result):
+            runner.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        if next:
+            runner.console.print(f"next: {next}", markup=False, highlight=False,
+                                 soft_wrap=True)
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def summary_table(result: dict[str, Any]) -> list[str]:
+    """Two columns, `key  value`; a dict value gets a row per entry (`sums`: `sha256  name`)."""
+    rows: list[tuple[str, str]] = []
+    for key, value in result.items():
+        if isinstance(value, dict) and value:
+            for i, (name, v) in enumerate(value.items()):
+                cell = f"{v}  {name}" if key == "sums" else f"{name}: {_cell(v)}"
+                rows.append((key if i == 0 else "", cell))
+        else:
+            rows.append((key, _cell(value)))
+    width = max((len(k) for k, _ in rows), default=0)
+    return [f"  {k:{width}}  {v}" for k, v in rows]
 
 
 def whole_number(flag: str, value: Any) -> int | None:

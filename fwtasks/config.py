@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json as jsonlib
 
-from invoke import task
-
 from fwenv.config import settings
 
-from .common import COMMON_HELP, context, emit, fwtask
+from .common import COMMON_HELP, context, emit, fwtask, task
 
 
 @task(help={"json": COMMON_HELP["json"]})

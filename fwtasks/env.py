@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Collection, task
+from invoke import Collection
 
 from fwenv.env.build import EnvOptions, build_environment
 from fwenv.env.clean import clean as clean_step
@@ -13,8 +13,8 @@ from fwenv.env.shell import open_shell
 from fwenv.errors import FwenvError
 from fwenv.guix.options import PackOptions
 from fwenv.release.check import PullOptions, pull_release
-from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask, required, whole_number
-from fwtasks.guix import PACK_HELP
+from fwtasks.common import COMMON_HELP, context, emit, engine_for, fwtask, required, task, whole_number
+from fwtasks.guix import PACK_HELP, pack_flags
 
 
 @task(help={"pack": "pack tarball (default output/coreboot-build-env-docker.tar.gz)",
@@ -26,32 +26,30 @@ def import_(c, pack=None, tag=None, force=False, dry_run=False, json=False, verb
     cfg, runner = context(dry_run, verbose)
     res = import_env(cfg, runner, engine_for(runner), Path(pack) if pack else None, tag=tag,
                      force=force)
-    emit(res.summary(), json, runner)
+    emit(res.summary(), json, runner, next="invoke firmware.build --target qemu-q35 --boot")
 
 
 @task(help={**PACK_HELP, "tag": "image tag: coreboot-build-env:<tag>",
             "recipe": "builder recipe for guix.base (debian|binary)",
-            "force": "redo every step", **COMMON_HELP},
+            "force": "redo every step",
+            "bundle": "air-gapped rebuild from this release.bundle archive (sums checked, "
+                      "fresh store volume, builder on --network=none)", **COMMON_HELP},
       iterable=["load_path", "guix_option"])
 @fwtask
 def build(c, manifest=None, channels=None, format="docker", compressor="gzip",
           substitute_urls=None, no_substitutes=False, cores=None, jobs=None,
           no_time_machine=False, load_path=None, guix_option=None, entry_point=None,
           name=None, builder=None, ephemeral=False, tag=None, recipe=None, force=False,
-          dry_run=False, json=False, verbose=False):
+          dry_run=False, json=False, verbose=False, authorize=None, store=None, bundle=None):
     """guix.base + guix.pack + env.import; unchanged, verified steps are skipped."""
     cfg, runner = context(dry_run, verbose)
-    popts = PackOptions.from_project(
-        cfg, manifest=manifest, channels=channels, format=format, compressor=compressor,
-        substitute_urls=substitute_urls, substitutes=not no_substitutes,
-        cores=int(cores) if cores else None, jobs=int(jobs) if jobs else None,
-        time_machine=not no_time_machine, load_path=load_path, guix_options=guix_option,
-        entry_point=entry_point, name=name, ephemeral=ephemeral, force=force)
+    popts = PackOptions.from_project(cfg, **pack_flags(locals()))
     engine = engine_for(runner)
     res = build_environment(cfg, runner, engine, EnvOptions(
         pack=popts, tag=tag or cfg.env_tag, builder_image=builder,
-        recipe=recipe or cfg.get("builder.recipe"), force=force))
-    emit(res.summary(), json, runner)
+        recipe=recipe or cfg.get("builder.recipe"), force=force,
+        bundle=Path(bundle) if bundle else None))
+    emit(res.summary(), json, runner, next="invoke firmware.build --target qemu-q35 --boot")
 
 
 @task(help={"image": "environment image (default coreboot-build-env:<env_tag>)",
@@ -79,7 +77,7 @@ def clean(c, store=False, images=False, output=False, dry_run=False, json=False,
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)  # connected only if volumes or images are asked for
     removed = clean_step(cfg, runner, engine, store=store, images=images, output=output)
-    emit({"removed": removed}, json, runner)
+    emit({"removed": removed}, json, runner, next="invoke env.build")
 
 
 @task(help={"version": "the release version to pull (tagged coreboot-build-env:<version>)",
@@ -101,7 +99,8 @@ def pull(c, version="", sigs="", registry="", release_dir="", keys="", min_signe
         release_dir=Path(release_dir) if release_dir else None,
         keys_dir=Path(keys) if keys else None,
         min_signers=whole_number("min-signers", min_signers)))
-    emit(res, json, runner)
+    emit(res, json, runner, next=f"invoke firmware.build --image {cfg.env_image}:{version} "
+                                 "--target qemu-q35")
 
 
 ns = Collection("env")

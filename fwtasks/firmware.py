@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from invoke import Collection, task
+from invoke import Collection
 
 from fwenv.errors import FwenvError
 from fwenv.firmware import build as buildmod
@@ -14,7 +14,7 @@ from fwenv.firmware import standin as standinmod
 from fwenv.firmware import tree as treemod
 from fwenv.firmware.targets import get_target
 
-from .common import COMMON_HELP, context, emit, engine_for, fwtask, required
+from .common import COMMON_HELP, context, emit, engine_for, fwtask, required, task
 
 IMAGE_HELP = "environment image to build in (default: env_image:env_tag from pyproject.toml)"
 
@@ -25,8 +25,8 @@ def _image(cfg, image: str) -> str:
 
 @task(help={
     "target": "target name (invoke firmware.list)",
-    "src": "DIR: build a board of your own coreboot tree DIR instead (read-only, out of tree)",
-    "board": "with --src: VENDOR/MODEL as in src/mainboard/ (output/firmware/VENDOR/MODEL/)",
+    "src": "DIR: build a board of your own coreboot or Heads tree DIR instead (never written)",
+    "board": "with --src: VENDOR/MODEL as in src/mainboard/, or a Heads board (boards/B/)",
     "config": "with --src: a defconfig FILE (default: the board with CONFIG_ANY_TOOLCHAIN)",
     "ccache": "with --src: keep a compiler cache in the fwenv-ccache volume (not with --check)",
     "image": IMAGE_HELP,
@@ -54,7 +54,8 @@ def build(c, target="", src="", board="", config="", ccache=False, image="", job
                                     image=_image(cfg, image), jobs=jobs, config=config,
                                     check=check, boot=boot, ccache=ccache,
                                     timeout=float(timeout))
-        emit(result, json, runner)
+        emit(result, json, runner, next="" if boot else
+             f"invoke firmware.boot --rom output/firmware/{board}/coreboot.rom")
         return
     required(target=target)
     if ccache:
@@ -63,7 +64,8 @@ def build(c, target="", src="", board="", config="", ccache=False, image="", job
     boot = boot or (boot_if_qemu and bool(t.qemu_machine) and t.kind == "coreboot")
     result = buildmod.build(cfg, runner, engine_for(runner), t, image=_image(cfg, image),
                             jobs=jobs, check=check, boot=boot, timeout=float(timeout))
-    emit(result, json, runner)
+    emit(result, json, runner, next="" if boot or not t.qemu_machine else
+         f"invoke firmware.boot --target {target}")
 
 
 @task(help={
@@ -83,7 +85,8 @@ def matrix(c, src="", boards="", image="", jobs=0, dry_run=False, json=False, ve
                            image=_image(cfg, image), jobs=int(jobs) or os.cpu_count() or 1)
     if not json and not dry_run:
         print(matrixmod.table(res["rows"]), end="")
-    emit({k: v for k, v in res.items() if k != "rows" or json}, json, runner)
+    emit({k: v for k, v in res.items() if k != "rows" or json}, json, runner,
+         next="attach output/firmware/matrix/junit.xml to your CI")
 
 
 @task(help={
@@ -144,7 +147,7 @@ def fetch(c, target="", image="", dry_run=False, json=False, verbose=False):
     required(target=target)
     cfg, runner = context(dry_run, verbose)
     result = buildmod.fetch(cfg, runner, get_target(cfg, target), image=_image(cfg, image))
-    emit(result, json, runner)
+    emit(result, json, runner, next=f"invoke firmware.build --target {target}")
 
 
 @task(help={
@@ -161,7 +164,9 @@ def standin(c, suite="", mirror="", snapshot=None, force=False, dry_run=False, j
     cfg, runner = context(dry_run, verbose)
     res = standinmod.build_standin(cfg, runner, engine_for(runner), suite=suite or None,
                                    mirror=mirror or None, snapshot=snapshot, force=force)
-    emit(res.as_dict(), json, runner)
+    emit(res.as_dict(), json, runner,
+         next=f"invoke firmware.build --image {res.as_dict().get('image', 'IMAGE')} "
+              "--target qemu-q35")
 
 
 ns = Collection("firmware")

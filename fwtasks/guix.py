@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from pathlib import Path
+from typing import Any
+
+from invoke import Collection
 
 from fwenv.guix.builder import RECIPES, BuilderOptions, build_builder, builder_shell
 from fwenv.guix.daemon import DAEMON_MODES
 from fwenv.guix.options import PackOptions
 from fwenv.guix.pack import pack as pack_step
 from fwenv.guix.pin import pin as pin_step
+from fwenv.guix.service import pack_stdout
 
-from .common import COMMON_HELP, context, emit, engine_for, fwtask
+from .common import COMMON_HELP, context, emit, engine_for, fwtask, task, whole_number
 
 
 @task(
@@ -21,18 +25,21 @@ from .common import COMMON_HELP, context, emit, engine_for, fwtask
         "snapshot": "snapshot.debian.org timestamp (e.g. 20261120T000000Z) pinning the mirror",
         "tag": "image tag (default: the installed Guix version)",
         "force": "rebuild even if an image with the same inputs exists",
+        "unprivileged": "no root: mmdebstrap --mode=unshare instead of debootstrap + chroot "
+                        "(needs /etc/subuid ranges; README \"Without root\")",
         **COMMON_HELP,
     }
 )
 @fwtask
 def base(c, recipe=None, suite=None, mirror=None, snapshot=None, tag=None, force=False,
-         dry_run=False, json=False, verbose=False):
+         unprivileged=False, dry_run=False, json=False, verbose=False):
     """Build the builder image guix-pack-builder:<version> (reproducible, bit for bit)."""
     cfg, runner = context(dry_run, verbose)
     opts = BuilderOptions.from_project(cfg, recipe=recipe, suite=suite, mirror=mirror,
-                                       snapshot=snapshot, tag=tag, force=force)
+                                       snapshot=snapshot, tag=tag, force=force,
+                                       unprivileged=unprivileged)
     result = build_builder(cfg, runner, engine_for(runner), opts)
-    emit(result.as_dict(), json, runner)
+    emit(result.as_dict(), json, runner, next="invoke guix.pack")
 
 
 @task(
@@ -57,7 +64,11 @@ PACK_HELP = {
     "channels": "channels file pinning Guix for time-machine (default guix/channels.scm)",
     "format": "pack format: docker (docker load, stable image ID) or tarball (docker import)",
     "compressor": "gzip, xz or zstd",
-    "substitute_urls": "space-separated substitute server URLs (default: Guix's own)",
+    "substitute_urls": "space-separated substitute server URLs (default: Guix's own), e.g. a "
+                       "team cache.serve",
+    "authorize": "the substitute server's public key (cache.serve writes "
+                 "output/cache/signing-key.pub): `guix archive --authorize` it first",
+    "store": "store volume name (default fwenv-guix-store-<builder id>)",
     "no_substitutes": "build everything from source, download no binaries",
     "cores": "CPU cores per build (guix --cores)",
     "jobs": "parallel builds (guix --max-jobs)",
@@ -72,8 +83,27 @@ PACK_HELP = {
 }
 
 
+def pack_flags(kw: dict[str, Any]) -> dict[str, Any]:
+    """The pack flags of guix.pack and env.build (their locals()) as PackOptions.from_project
+    takes them."""
+    return {
+        "manifest": kw["manifest"], "channels": kw["channels"], "format": kw["format"],
+        "compressor": kw["compressor"], "substitute_urls": kw["substitute_urls"],
+        "substitutes": not kw["no_substitutes"],
+        "cores": whole_number("cores", kw["cores"]),
+        "jobs": whole_number("jobs", kw["jobs"]),
+        "time_machine": not kw["no_time_machine"], "load_path": kw["load_path"],
+        "guix_options": kw["guix_option"], "entry_point": kw["entry_point"], "name": kw["name"],
+        "ephemeral": kw["ephemeral"], "force": kw["force"],
+        "authorize": Path(kw["authorize"]) if kw.get("authorize") else None,
+        "store": kw.get("store") or None,
+    }
+
+
 @task(
-    help={**PACK_HELP, **COMMON_HELP},
+    help={**PACK_HELP, **COMMON_HELP,
+          "stdout": "the builder as a pack service: only the pack, on stdout (pipe it into "
+                    "docker load / docker import -); no output/, no provenance"},
     iterable=["load_path", "guix_option"],
 )
 @fwtask
@@ -81,18 +111,15 @@ def pack(c, manifest=None, channels=None, format="docker", compressor="gzip",
          substitute_urls=None, no_substitutes=False, cores=None, jobs=None,
          no_time_machine=False, load_path=None, guix_option=None, entry_point=None,
          name=None, builder=None, ephemeral=False, force=False, dry_run=False, json=False,
-         verbose=False):
+         verbose=False, stdout=False, authorize=None, store=None):
     """Pack guix/manifest.scm with guix pack (pinned Guix) into output/, with provenance."""
     cfg, runner = context(dry_run, verbose)
-    opts = PackOptions.from_project(
-        cfg, manifest=manifest, channels=channels, format=format, compressor=compressor,
-        substitute_urls=substitute_urls, substitutes=not no_substitutes,
-        cores=int(cores) if cores else None, jobs=int(jobs) if jobs else None,
-        time_machine=not no_time_machine, load_path=load_path, guix_options=guix_option,
-        entry_point=entry_point, name=name, ephemeral=ephemeral, force=force)
-    result = pack_step(cfg, runner, opts, builder=builder)
-    if result is not None:
-        emit(result, json, runner)
+    opts = PackOptions.from_project(cfg, **pack_flags(locals()))
+    if stdout:
+        pack_stdout(runner, opts, builder, builder_name=cfg.builder_image)
+        return
+    result = pack_step(cfg, runner, opts, builder=builder)  # None: dry run, no engine
+    emit(result or {"derivation": None}, json, runner, next="invoke env.import")
 
 
 @task(
@@ -108,7 +135,7 @@ def pin(c, from_=None, image=None, dry_run=False, json=False, verbose=False):
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)  # connected only when asking a builder
     result = pin_step(cfg, runner, engine, from_file=from_, image=image)
-    emit(result.as_dict(), json, runner)
+    emit(result.as_dict(), json, runner, next="invoke guix.pack (then commit guix/channels.scm)")
 
 
 ns = Collection("guix")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from invoke import Collection, task
+from invoke import Collection
 from invoke.exceptions import Exit
 
 from fwenv.errors import FwenvError
@@ -13,8 +13,9 @@ from fwenv.release.attest import attest as attest_release
 from fwenv.release.check import verify as verify_release
 from fwenv.release.options import release_options
 from fwenv.release.publish import release as make_release
+from fwenv.release.report import verify_report
 
-from .common import COMMON_HELP, context, emit, engine_for, fwtask, required, whole_number
+from .common import COMMON_HELP, context, emit, engine_for, fwtask, required, task, whole_number
 from .guix import PACK_HELP
 
 # The pack options of guix.pack, same names and meaning (a release is always docker format).
@@ -68,7 +69,9 @@ def release(c, version="", allow_dirty=False, push="", sign_key="", signer_name=
                     name=signer_name, allow_dirty=allow_dirty, registry=push or None,
                     resume=resume,
                     sigs_dir=Path(sigs) if sigs else None)
-    emit(make_release(cfg, runner, engine, opts), json, runner)
+    emit(make_release(cfg, runner, engine, opts), json, runner,
+         next=f"invoke release.verify --version {version} --sigs DIR (and ask others to "
+              "release.attest)")
 
 
 @task(iterable=BUILD_ITERABLE, help={
@@ -76,20 +79,23 @@ def release(c, version="", allow_dirty=False, push="", sign_key="", signer_name=
     "signer": "your key: gpg KEY, gpg:KEY or ssh:PATH",
     "name": "your directory name under DIR/<version>/ (default: the key's e-mail local part)",
     "sigs": "the signatures tree (e.g. a clone of the sigs repository)",
+    "authorize": PACK_HELP["authorize"],
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
 def attest(c, version="", signer="", sigs="", name="", manifest="", channels="", compressor="",
            substitute_urls="", no_substitutes=False, cores="", jobs="", no_time_machine=False,
            load_path=None, guix_option=None, entry_point="", builder="", smoke="",
-           firmware_image="", dry_run=False, json=False, verbose=False):
+           firmware_image="", dry_run=False, json=False, verbose=False, authorize=""):
     """Rebuild from the same pins and add your signed SHA256SUMS under DIR/<V>/<signer>/."""
     required(version=version, signer=signer, sigs=sigs)
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)
     opts = release_options(cfg, runner, engine, version, **_pack_flags(locals()),
-                    smoke=smoke, firmware_image=firmware_image, signer=signer, name=name)
-    emit(attest_release(cfg, runner, engine, opts, Path(sigs)), json, runner)
+                    smoke=smoke, firmware_image=firmware_image, signer=signer, name=name,
+                    authorize=authorize)
+    emit(attest_release(cfg, runner, engine, opts, Path(sigs)), json, runner,
+         next=f"commit {sigs}/{version}/ to the signatures repository")
 
 
 @task(iterable=BUILD_ITERABLE, help={
@@ -101,16 +107,21 @@ def attest(c, version="", signer="", sigs="", name="", manifest="", channels="",
     "release_dir": "a release directory to check too (default release/<version> if present)",
     "rebuild": "also rebuild locally from the pins and compare with every signer",
     "image": "a published image REF@sha256:...: pull it and compare with the rebuild",
+    "format": "text (one line per signer, the default) or markdown (REPORT.md's shape: "
+              "signers x artifacts, image ID, ROMs, largest store items, chain; for CI summaries)",
+    "keep_image": "keep the image --image pulled (default: removed after the comparison)",
     **BUILD_HELP, **COMMON_HELP,
 })
 @fwtask
 def verify(c, version="", sigs="", keys="", min_signers="", release_dir="", rebuild=False,
-           image="", manifest="", channels="", compressor="", substitute_urls="",
+           image="", keep_image=False, manifest="", channels="", compressor="", substitute_urls="",
            no_substitutes=False, cores="", jobs="", no_time_machine=False, load_path=None,
            guix_option=None, entry_point="", builder="", smoke="", firmware_image="", dry_run=False,
-           json=False, verbose=False):
+           json=False, verbose=False, format="text"):
     """Check every signer's signature and sums; one line per signer; non-zero on any problem."""
     required(version=version)
+    if format not in ("text", "markdown"):
+        raise FwenvError(f"--format {format}: use text or markdown")
     cfg, runner = context(dry_run, verbose)
     engine = engine_for(runner)  # connected only for --rebuild or --image
     if image and not rebuild:
@@ -122,9 +133,11 @@ def verify(c, version="", sigs="", keys="", min_signers="", release_dir="", rebu
                             keys_dir=Path(keys) if keys else None,
                             min_signers=whole_number("min-signers", min_signers),
                             release_dir=Path(release_dir) if release_dir else None,
-                            rebuild=opts, image=image or None)
+                            rebuild=opts, image=image or None, keep_image=keep_image)
     if json:
         emit(result, True, runner)
+    elif format == "markdown":
+        print(verify_report(result), end="")
     else:
         for line in result["lines"]:
             print(line)

@@ -16,6 +16,7 @@ import io
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +41,12 @@ UNIT_DIR = Path(__file__).resolve().parent / "unit"
 CI = os.environ.get("FWENV_CI") == "1"
 # Unique per session: every image/volume/container/tag/repo a test makes carries it.
 RUN = os.environ.setdefault("FWENV_TEST_RUN", secrets.token_hex(3))
+
+# A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored across
+# exec: the ^C tests' invoke children would then never see their SIGINT. Un-ignore it here so
+# that children start with the default and Python turns SIGINT into KeyboardInterrupt.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # Property tests are deterministic (the same examples every run: CI and mutation testing must

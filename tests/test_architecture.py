@@ -14,7 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "fwenv"
-GROUND = {"config", "engine", "recording", "plan", "fsutil", "errors", "sigcheck"}
+GROUND = {"config", "engine", "enginekind", "spec", "recording", "plan", "fsutil", "errors",
+          "sigcheck"}
 STEPS = ["guix", "env", "firmware", "release"]  # each may import the ones before it
 MAX_PARAMS = 8
 MAX_LINES = 400
@@ -138,3 +139,76 @@ def test_the_data_the_library_reads_is_where_it_reads_it() -> None:
         text = path.read_text(encoding="utf-8")
         for name in re.findall(r'script\(__package__, "([^"]+)"\)', text):
             assert (path.parent / "scripts" / name).is_file(), f"{path.name}: {name}"
+
+
+# Options are resolved once, at the top: only these functions (the one a task calls, and the
+# from_project resolvers) take the project's Config; everything below them gets a frozen
+# options object. A module outside this list does not import Config at all.
+TAKES_CONFIG = {
+    "fwenv.guix.builder": {"BuilderOptions.from_project", "build_builder", "builder_shell"},
+    "fwenv.guix.cache": {"ServeOptions.from_project"},
+    "fwenv.guix.options": {"PackOptions.from_project"},
+    "fwenv.guix.pack": {"pack"},
+    "fwenv.guix.pin": {"pin"},
+    "fwenv.guix.rootfs": {"RootfsOptions.from_project"},
+    "fwenv.env.build": {"build_environment"},
+    "fwenv.env.clean": {"clean"},
+    "fwenv.env.importer": {"import_env"},
+    "fwenv.env.shell": {"open_shell"},
+    "fwenv.firmware.build": {"build", "boot", "fetch", "listing"},
+    "fwenv.firmware.matrix": {"matrix"},
+    "fwenv.firmware.standin": {"recipe", "build_standin"},
+    "fwenv.firmware.targets": {"data_paths", "all_targets", "get_target"},  # the target files
+    "fwenv.firmware.tree": {"build_tree", "menuconfig"},
+    "fwenv.firmware.workspace": {"Workspace.from_project"},
+    "fwenv.release.attest": {"attest"},
+    "fwenv.release.bundle": {"write_bundle"},
+    "fwenv.release.check": {"verify", "pull_release"},
+    "fwenv.release.options": {"ReleaseProject.from_project", "release_options"},
+    "fwenv.release.publish": {"release"},
+}
+
+
+def _config_takers(path: Path) -> tuple[set[str], bool]:
+    """The functions (qualified names) of `path` that take a Config (annotated so, or a
+    parameter named `cfg`), and whether the module imports Config (or names it elsewhere)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    takers: set[str] = set()
+    names_it = any(isinstance(n, ast.ImportFrom) and n.module and n.module.endswith("config")
+                   and any(a.name == "Config" for a in n.names) for n in ast.walk(tree))
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                for n in ast.walk(child):  # a field typed Config carries it down
+                    if isinstance(n, ast.AnnAssign) and "Config" in ast.unparse(n.annotation):
+                        takers.add(f"{prefix}{child.name}.{ast.unparse(n.target)}")
+                visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                a = child.args
+                for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
+                    shown = ast.unparse(arg.annotation) if arg.annotation else ""
+                    if arg.arg == "cfg" or re.search(r"\bConfig\b", shown):
+                        takers.add(prefix + child.name)
+                visit(child, f"{prefix}{child.name}.")
+    visit(tree, "")
+    return takers, names_it
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if _module(p) != "fwenv.config"],
+                         ids=lambda p: str(p.relative_to(SRC)))
+def test_options_are_resolved_at_the_top(path: Path) -> None:
+    module = _module(path)
+    allowed = TAKES_CONFIG.get(module, set())
+    takers, imports_config = _config_takers(path)
+    extra = sorted(takers - allowed)
+    assert not extra, (f"{module}: {extra} take the project's Config: give them a frozen "
+                       "options object built by a from_project(cfg) at the top")
+    assert not imports_config or allowed, f"{module} imports Config but takes none at the top"
+
+
+def test_the_config_allow_list_names_what_exists() -> None:
+    for module, allowed in TAKES_CONFIG.items():
+        path = SRC.parent / (module.replace(".", "/") + ".py")
+        takers, _ = _config_takers(path)
+        assert allowed <= takers, f"{module}: {sorted(allowed - takers)} no longer take Config"

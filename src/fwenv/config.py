@@ -95,9 +95,9 @@ def load_toml(path: Path, missing: str = "restore it from git") -> dict[str, Any
 
 
 # Environment variables that override a setting: variable -> dotted key.
-ENV_OVERRIDES = {"FWENV_OUTPUT_DIR": "output_dir",
+ENV_OVERRIDES = {"FWENV_OUTPUT_DIR": "output_dir", "FWENV_ENGINE": "engine",
                  "FWENV_FIRMWARE_CACHE_SEARCH": "firmware.cache_search"}
-DEFAULTS = {"output_dir": "output", "builder_image": "guix-pack-builder",
+DEFAULTS = {"output_dir": "output", "engine": "docker", "builder_image": "guix-pack-builder",
             "env_image": "coreboot-build-env", "env_tag": "latest"}
 
 

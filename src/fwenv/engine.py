@@ -1,20 +1,23 @@
-"""The Docker engine, through the docker SDK (no CLI text parsing).
+"""The container engine, through the docker SDK (no CLI text parsing): Docker, or Podman's
+Docker-compatible service (fwenv.enginekind picks which; README "Without root").
 
-`ContainerSpec` describes a container once; it yields both the SDK call and the equivalent
-`docker run` line that `--dry-run` prints.
+`ContainerSpec` (fwenv.spec) describes a container once; `host_config` turns it into the SDK's.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO
 
+from .enginekind import engine_kind, fix_podman, podman_socket
 from .errors import FwenvError
+from .spec import ContainerSpec as ContainerSpec
+from .spec import Mount as Mount
 
 FIX_ENGINE = "install and start it: sudo scripts/setup (or apt-get install docker.io; dockerd &)"
 
@@ -31,106 +34,77 @@ def _reason(e: Exception) -> str:
     return " ".join(str(getattr(e, "explanation", None) or e).split())[:160]
 
 
-@dataclass(frozen=True)
-class Mount:
-    source: str  # host path (bind) or volume name (volume)
-    target: str
-    read_only: bool = False
-    kind: Literal["bind", "volume"] = "bind"
+def host_config(spec: ContainerSpec, api: Any, podman: bool = False) -> dict[str, Any]:
+    from docker.types import Mount as DMount
 
-    def cli(self) -> str:
-        ro = ",readonly" if self.read_only else ""
-        return f"type={self.kind},source={self.source},target={self.target}{ro}"
-
-
-@dataclass
-class ContainerSpec:
-    """Everything about a container we start. Defaults are the hermetic, least-privilege ones."""
-
-    image: str
-    command: Sequence[str] = ()
-    mounts: Sequence[Mount] = ()
-    network: str = "none"
-    user: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    workdir: str | None = None
-    security_opt: Sequence[str] = ()
-    cap_add: Sequence[str] = ()
-    entrypoint: Sequence[str] | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    init: bool = True  # reap zombies, forward signals
-
-    def cli(self, detach: bool = False) -> list[str]:
-        """The equivalent `docker run` argv (for `--dry-run` and error messages)."""
-        a = ["docker", "run", "-d" if detach else "--rm", f"--network={self.network}"]
-        if self.init:
-            a.append("--init")
-        for m in self.mounts:
-            a += ["--mount", m.cli()]
-        if self.user:
-            a += ["--user", self.user]
-        for k, v in self.env.items():
-            a += ["-e", f"{k}={v}"]
-        if self.workdir:
-            a += ["-w", self.workdir]
-        for s in self.security_opt:
-            a += ["--security-opt", s]
-        for c in self.cap_add:
-            a += ["--cap-add", c]
-        args = list(self.command)
-        if self.entrypoint is not None:
-            # The CLI's --entrypoint takes one program; its arguments go before the command.
-            a += ["--entrypoint", self.entrypoint[0]]
-            args = [*self.entrypoint[1:], *args]
-        return [*a, self.image, *args]
-
-    def host_config(self, api: Any) -> dict[str, Any]:
-        from docker.types import Mount as DMount
-
-        security = [o for o in self.security_opt if o != "systempaths=unconfined"]
-        hc: dict[str, Any] = api.create_host_config(
-            mounts=[DMount(m.target, m.source, type=m.kind, read_only=m.read_only)
-                    for m in self.mounts],
-            network_mode=self.network, security_opt=security or None,
-            cap_add=list(self.cap_add) or None, init=self.init,
-        )
-        if "systempaths=unconfined" in self.security_opt:
-            # What the CLI's --security-opt systempaths=unconfined means (no SDK keyword).
-            hc["MaskedPaths"], hc["ReadonlyPaths"] = [], []
-        return hc
+    # Podman's compat API reads systempaths=unconfined itself and ignores empty MaskedPaths.
+    security = [o for o in spec.security_opt if podman or o != "systempaths=unconfined"]
+    hc: dict[str, Any] = api.create_host_config(
+        mounts=[DMount(m.target, m.source, type=m.kind, read_only=m.read_only)
+                for m in spec.mounts],
+        network_mode=spec.network, security_opt=security or None,
+        cap_add=list(spec.cap_add) or None, init=spec.init,
+    )
+    if podman and os.geteuid() != 0 and spec.user and spec.user.replace(":", "").isdigit():
+        # Rootless Podman: the container's uid (e.g. 1000 for firmware builds) is the calling
+        # user, so files it writes in bind mounts are the user's, not a subordinate id's.
+        uid, _, gid = spec.user.partition(":")
+        hc["UsernsMode"] = f"keep-id:uid={uid},gid={gid or uid}"
+    if "systempaths=unconfined" in spec.security_opt and not podman:
+        # What the CLI's --security-opt systempaths=unconfined means (no SDK keyword).
+        hc["MaskedPaths"], hc["ReadonlyPaths"] = [], []
+    return hc
 
 
 class Engine:
-    """A Docker engine: connected at once (`connect`) or on first use (`on_demand`)."""
+    """A Docker or Podman engine: connected at once (`connect`) or on first use (`on_demand`)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, kind: str = "docker") -> None:
         self._client = client
+        self.kind = kind
+        # Container output also goes to Runner.capture (output/logs/<step>.log, heartbeats)
+        self.capture: Callable[[str], AbstractContextManager[Callable[[str], None]]] | None = None
+
+    @property
+    def podman(self) -> bool:
+        return self.kind == "podman"
+
+    def _captured(self, title: str) -> AbstractContextManager[Callable[[str], None]]:
+        return self.capture(title) if self.capture else nullcontext(lambda text: None)
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = self._connected()
+            self._client = self._connected(self.kind)
         return self._client
 
     @classmethod
-    def connect(cls) -> Engine:
-        """The engine, or a one-line error when none answers."""
-        return cls(cls._connected())
+    def connect(cls, kind: str | None = None) -> Engine:
+        """The engine (`kind`, default: enginekind.engine_kind()), or a one-line error when
+        none answers."""
+        kind = kind or engine_kind()
+        return cls(cls._connected(kind), kind)
 
     @classmethod
-    def on_demand(cls) -> Engine:
+    def on_demand(cls, kind: str | None = None) -> Engine:
         """The engine, connected when first asked: bad input is refused before that."""
-        return cls(None)
+        return cls(None, kind or engine_kind())
 
     @staticmethod
-    def _connected() -> Any:
+    def _connected(kind: str = "docker") -> Any:
         try:
             import docker
 
-            client = docker.from_env(timeout=600)
+            if kind == "podman":
+                client = docker.DockerClient(base_url=podman_socket(), timeout=600)
+            else:
+                client = docker.from_env(timeout=600)
             client.ping()
         except Exception as e:  # DockerException, connection errors, missing socket
             reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+            if kind == "podman":
+                raise FwenvError(f"no Podman service answers on {podman_socket()} ({reason}): "
+                                 f"{fix_podman(podman_socket())}") from None
             raise FwenvError(f"no Docker engine answers ({reason}): {FIX_ENGINE}") from None
         return client
 
@@ -213,6 +187,10 @@ class Engine:
                 "the archive is damaged; rebuild it (invoke guix.pack --force)"
             ) from None
 
+    def save_image(self, ref: str, dest: Path) -> None:  # `docker save REF`, streamed to dest
+        with open(dest, "wb") as f:
+            f.writelines(self.client.images.get(ref).save(named=True))
+
     def tag(self, image_id: str, ref: str) -> None:
         repo, _, tag = ref.rpartition(":") if ":" in ref.split("/")[-1] else (ref, "", "latest")
         self.client.images.get(image_id).tag(repo, tag)
@@ -253,21 +231,49 @@ class Engine:
                 raise EngineError(f"cannot start a container from {spec.image} ({_reason(e)})",
                                   _reason(e)) from None
             chunks: list[str] = []
-            buf = ""
-            for raw in container.logs(stream=True, follow=True):
-                text = raw.decode("utf-8", "replace")
-                chunks.append(text)
-                if on_line:
-                    buf += text
-                    *lines, buf = buf.split("\n")
-                    for ln in lines:
-                        on_line(ln)
-            if on_line and buf:
-                on_line(buf)
-            code = int(container.wait()["StatusCode"])
+            with self._captured(f"docker run {spec.image}") as feed:
+                code = self._stream(container, spec, chunks, feed, on_line)
             return code, "".join(chunks)
         finally:
             self._remove(container)
+
+    def stream(self, spec: ContainerSpec, out: BinaryIO, err: BinaryIO) -> int:
+        """Run a container to completion with its stdout, byte for byte, to `out` and its
+        stderr to `err` (a pack on stdout, everything else apart); always remove it."""
+        container = self.create(spec)
+        try:
+            sock = self.client.api.attach(container.id, stream=True, stdout=True, stderr=True,
+                                          logs=True, demux=True)
+            container.start()
+            for o, e in sock:
+                if o:
+                    out.write(o)
+                if e:
+                    err.write(e)
+                    err.flush()
+            out.flush()
+            return int(container.wait()["StatusCode"])
+        finally:
+            self._remove(container)
+
+    @staticmethod
+    def _stream(container: Any, spec: ContainerSpec, chunks: list[str],
+                feed: Callable[[str], None], on_line: Callable[[str], None] | None) -> int:
+        """Follow a container's output to its end (into chunks, the log and on_line)."""
+        buf = ""
+        feed(f"$ docker run {spec.image} {' '.join(spec.command)}\n")
+        for raw in container.logs(stream=True, follow=True):
+            text = raw.decode("utf-8", "replace")
+            chunks.append(text)
+            feed(text)
+            if on_line:
+                buf += text
+                *lines, buf = buf.split("\n")
+                for ln in lines:
+                    on_line(ln)
+        if on_line and buf:
+            on_line(buf)
+        return int(container.wait()["StatusCode"])
 
     def create(self, spec: ContainerSpec, name: str | None = None) -> Any:
         import docker.errors
@@ -279,7 +285,7 @@ class Engine:
                 working_dir=spec.workdir, user=spec.user or None,
                 entrypoint=list(spec.entrypoint) if spec.entrypoint is not None else None,
                 labels={"org.fwenv.ephemeral": "1", **spec.labels},
-                host_config=spec.host_config(api), name=name,
+                host_config=host_config(spec, api, self.podman), name=name,
             )
             return self.client.containers.get(resp["Id"])
         except docker.errors.ImageNotFound:
@@ -320,11 +326,14 @@ class Engine:
         exec_id = api.exec_create(container.id, list(argv), environment=env, workdir=workdir,
                                   user=user or "")["Id"]
         chunks: list[str] = []
-        for raw in api.exec_start(exec_id, stream=True):
-            text = raw.decode("utf-8", "replace")
-            chunks.append(text)
-            if on_text:
-                on_text(text)
+        with self._captured(f"docker exec {argv[0]}") as feed:
+            feed(f"$ docker exec {' '.join(argv)}\n")
+            for raw in api.exec_start(exec_id, stream=True):
+                text = raw.decode("utf-8", "replace")
+                chunks.append(text)
+                feed(text)
+                if on_text:
+                    on_text(text)
         return int(api.exec_inspect(exec_id)["ExitCode"]), "".join(chunks)
 
     @staticmethod
@@ -369,7 +378,6 @@ class Engine:
             return True
         except docker.errors.NotFound:
             return False
-
 
 
 def run_interactive(argv: Sequence[str]) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .engine import ContainerSpec, Engine
 from .plan import Runner, render
@@ -59,6 +59,9 @@ class RecordingEngine(Engine):
         self._docker("load", "-i", str(path))
         return []
 
+    def save_image(self, ref: str, dest: Path) -> None:
+        self._docker("save", "-o", str(dest), ref)
+
     def tag(self, image_id: str, ref: str) -> None:
         self._docker("tag", image_id, ref)
 
@@ -71,6 +74,10 @@ class RecordingEngine(Engine):
     def run(self, spec: ContainerSpec, on_line: Callable[[str], None] | None = None) -> tuple[int, str]:
         self.show(render(spec.cli()))
         return 0, ""
+
+    def stream(self, spec: ContainerSpec, out: BinaryIO, err: BinaryIO) -> int:
+        self.show(render(spec.cli()))
+        return 0
 
     def create(self, spec: ContainerSpec, name: str | None = None) -> Any:
         argv = spec.cli(detach=True)
@@ -121,4 +128,8 @@ class RecordingEngine(Engine):
 def engine_for(runner: Runner) -> Engine:
     """The engine a run uses: connected on first use (bad input is refused first), or in a dry
     run a RecordingEngine (a dry run needs no engine)."""
-    return RecordingEngine(runner.show) if runner.dry_run else Engine.on_demand()
+    if runner.dry_run:
+        return RecordingEngine(runner.show)
+    engine = Engine.on_demand()
+    engine.capture = runner.capture  # container output into output/logs/, heartbeats
+    return engine

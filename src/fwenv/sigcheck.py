@@ -25,6 +25,7 @@ class Verdict:
     ok: bool
     signer: str  # the key that made a good signature: gpg primary fingerprint or ssh SHA256:…
     reason: str = ""  # why it does not count, one phrase
+    unknown_key: bool = False  # made by a key other than the one given: not bad, not ours
 
     def __str__(self) -> str:
         return f"good signature by {self.signer}" if self.ok else self.reason
@@ -97,7 +98,8 @@ def _gpg_verdict(code: int, st: dict[str, list[str]], primary: str, signame: str
     errsig = st.get("ERRSIG", [])
     if "NO_PUBKEY" in st or (len(errsig) > 5 and errsig[5] == "9"):  # rc 9: no public key
         keyid = (st.get("NO_PUBKEY") or st.get("ERRSIG") or ["?"])[0]
-        return Verdict(False, "", f"signed by key {keyid}, not the signer's key {primary}")
+        return Verdict(False, "", f"signed by key {keyid}, not the signer's key {primary}",
+                       unknown_key=True)
     if "NODATA" in st or "ERRSIG" in st or "BADARMOR" in st:
         return Verdict(False, "", f"{signame} is not a readable signature")
     valid = st.get("VALIDSIG", [])
@@ -105,7 +107,8 @@ def _gpg_verdict(code: int, st: dict[str, list[str]], primary: str, signame: str
     if code != 0 or "GOODSIG" not in st or not valid:
         return Verdict(False, "", f"gpgv did not accept {signame} (exit {code})")
     if signer.upper() != primary.upper():
-        return Verdict(False, "", f"signed by {signer}, not the signer's key {primary}")
+        return Verdict(False, "", f"signed by {signer}, not the signer's key {primary}",
+                       unknown_key=True)
     return Verdict(True, primary)
 
 
@@ -125,13 +128,21 @@ def ssh_verify(data: Path, sig: Path, pubkey: Path, *, principal: str, namespace
     if not sig.is_file():
         return Verdict(False, "", f"no signature ({sig.name} missing)")
     fpr = ssh_fingerprint(pubkey)
-    key = next(ln for ln in pubkey.read_text().splitlines() if ln.strip() and not ln.startswith("#"))
+    key = next(ln for ln in pubkey.read_text(errors="replace").splitlines()
+               if ln.strip() and not ln.startswith("#"))
     with tempfile.TemporaryDirectory(prefix="fwenv-ssh-") as home:
         allowed = Path(home) / "allowed_signers"
         allowed.write_text(f'{principal} namespaces="{namespace}" {key.strip()}\n')
         proc = _run(["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", principal,
                      "-n", namespace, "-s", str(sig)], "apt-get install openssh-client",
                     stdin=data.read_bytes())
+        if proc.returncode != 0:  # a signature good for the key it carries: another key's
+            other = _run(["ssh-keygen", "-Y", "check-novalidate", "-n", namespace,
+                          "-s", str(sig)], "apt-get install openssh-client",
+                         stdin=data.read_bytes())
+            if other.returncode == 0:
+                return Verdict(False, "", f"signed by another ssh key, not the signer's key "
+                                          f"{fpr}", unknown_key=True)
     if proc.returncode == 0:
         return Verdict(True, fpr)
     text = (proc.stdout + proc.stderr).decode(errors="replace").strip().splitlines()

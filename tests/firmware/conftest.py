@@ -87,7 +87,7 @@ def standin(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
     if os.environ.get("FWENV_TEST_FIRMWARE_IMAGE"):
         return os.environ["FWENV_TEST_FIRMWARE_IMAGE"]
     from fwenv.firmware import standin as standinmod
-    from fwenv.guix.rootfs import build_image
+    from fwenv.guix.rootfs import RootfsOptions, build_image
 
     root = tmp_path_factory.mktemp("standin")
     cfg = make_cfg(root, root / "cache", standin_image=TEST_STANDIN)
@@ -97,7 +97,7 @@ def standin(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
 
         if existing_image(engine, recipe) is None:
             pytest.skip("building the stand-in needs root and debootstrap")
-    res = build_image(recipe, cfg, Runner(), engine, tag=recipe.suite)
+    res = build_image(recipe, RootfsOptions.from_project(cfg), Runner(), engine, tag=recipe.suite)
     return res.image
 
 

@@ -87,6 +87,33 @@ def test_q35_double_build_identical(engine, standin, session_cache, tmp_path):
     assert rep["builds"][0]["sha256"] == rep["builds"][1]["sha256"] == res["sha256"]
 
 
+def test_untimeless_double_build_triage_names_the_cbfs_file(engine, standin, session_cache,
+                                                            tmp_path):
+    """Injected non-determinism: BUILD_TIMELESS unset, so coreboot stamps the build time.
+    The check fails in one line naming the differing CBFS files, and output/firmware/triage/
+    holds diffoscope's HTML and text reports and a summary naming the first culprit."""
+    import shutil
+
+    cfg = make_cfg(tmp_path, session_cache)
+    with pytest.raises(FwenvError) as e:
+        buildmod.build(cfg, Runner(), engine, get_target(cfg, "qemu-q35"), image=standin,
+                       jobs=2, check=True, timeless=False)
+    msg = str(e.value)
+    assert "\n" not in msg and "qemu-q35 is not reproducible" in msg
+    triage = cfg.output_dir / "firmware" / "triage" / "qemu-q35"
+    assert f"triage: {triage}" in msg
+    summary = (triage / "summary.txt").read_text().splitlines()[0]
+    culprit = re.fullmatch(r"qemu-q35: first culprit: CBFS file (\S+)( \(and .*)?", summary)
+    assert culprit, summary
+    assert f"differing CBFS entries: {culprit.group(1)}" in msg  # the same file, named first
+    assert culprit.group(1) in (triage / "cbfs-a.txt").read_text()
+    if shutil.which("diffoscope"):
+        assert (triage / "diffoscope.html").stat().st_size > 0
+        assert culprit.group(1).replace("/", "_") in (triage / "diffoscope.txt").read_text()
+    else:
+        assert "diffoscope is not installed" in (triage / "summary.txt").read_text()
+
+
 def test_truncated_rom_does_not_boot(i440fx, tmp_path):
     cfg, res = i440fx
     rom = tmp_path / "truncated.rom"

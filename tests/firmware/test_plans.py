@@ -9,6 +9,7 @@ from fwenv.errors import FwenvError
 from fwenv.firmware import build as buildmod
 from fwenv.firmware import heads
 from fwenv.firmware.targets import get_target
+from fwenv.firmware.workspace import Workspace
 from fwenv.plan import Runner
 from fwenv.recording import RecordingEngine
 
@@ -57,7 +58,8 @@ def test_bad_jobs(cfg):
 def test_heads_build_plan(cfg):
     t = get_target(cfg, "heads-qemu-fbwhiptail-tpm2-hotp")
     r = Runner(dry_run=True)
-    res = heads.build(cfg, r, RecordingEngine(r.show), t, image="fwenv-test-img:1", jobs=2)
+    res = heads.build(Workspace.from_project(cfg), r, RecordingEngine(r.show), t,
+                      image="fwenv-test-img:1", jobs=2)
     out = "\n".join(r.printed)
     run = next(ln for ln in out.splitlines() if ln.startswith("docker run"))
     assert "--network=none" in run and "--user 1000:1000" in run
@@ -71,7 +73,7 @@ def test_heads_build_plan(cfg):
 def test_heads_fetch_plan_is_networked_and_pinned(cfg):
     t = get_target(cfg, "heads-x230-hotp-maximized")
     r = Runner(dry_run=True)
-    heads.fetch(cfg, r, RecordingEngine(r.show), t, image="fwenv-test-img:1")
+    heads.fetch(Workspace.from_project(cfg), r, RecordingEngine(r.show), t, image="fwenv-test-img:1")
     out = "\n".join(r.printed)
     assert "git clone --no-checkout https://github.com/linuxboot/heads.git" in out
     assert "checkout --detach 00ed7a28aa84e3f8a858b001f3ba708bb21451c3" in out
@@ -82,7 +84,7 @@ def test_heads_fetch_plan_is_networked_and_pinned(cfg):
 def test_heads_missing_cache_names_files(cfg):
     t = get_target(cfg, "heads-qemu-fbwhiptail-tpm2-hotp")
     with pytest.raises(FwenvError) as e:
-        heads.build(cfg, Runner(), Engine.on_demand(), t, image="fwenv-test-img:1")
+        heads.build(Workspace.from_project(cfg), Runner(), Engine.on_demand(), t, image="fwenv-test-img:1")
     msg = str(e.value)
     for f in t.packages:
         assert f in msg
@@ -91,11 +93,12 @@ def test_heads_missing_cache_names_files(cfg):
 
 def test_heads_package_with_wrong_sha_counts_as_missing(cfg):
     t = get_target(cfg, "heads-x230-hotp-maximized")
-    pkgs = heads.packages_dir(cfg, t)
+    pkgs = heads.packages_dir(Workspace.from_project(cfg), t)
     pkgs.mkdir(parents=True, exist_ok=True)
     bad = pkgs / t.packages[0]
     bad.write_bytes(b"not the tarball")
     try:
-        assert f"packages/x86/{t.packages[0]} (sha256 mismatch)" in heads.missing_files(cfg, t)
+        missing = heads.missing_files(Workspace.from_project(cfg), t)
+        assert f"packages/x86/{t.packages[0]} (sha256 mismatch)" in missing
     finally:
         bad.unlink()

@@ -9,6 +9,7 @@ import pytest
 from fwenv.errors import FwenvError
 from fwenv.firmware import sources
 from fwenv.firmware.targets import Source, get_target
+from fwenv.firmware.workspace import Workspace
 from fwenv.plan import Runner
 
 from .conftest import SHARED_CACHE, make_cfg, mirror_reachable
@@ -36,14 +37,14 @@ def test_pool_urls():
 @pytest.mark.skipif(not (SHARED_CACHE / "coreboot_25.09+dfsg-1.dsc").exists(),
                     reason="no pre-filled cache dir on this machine")
 def test_prefilled_cache_is_used_without_network(cfg, runner):
-    found = sources.ensure_files(cfg, runner, debian_source(), fetch=False)
+    found = sources.ensure_files(Workspace.from_project(cfg), runner, debian_source(), fetch=False)
     assert all(p.parent == SHARED_CACHE for p in found.values())
 
 
 def test_cache_search_path_configurable(tmp_path, monkeypatch):
     cfg = make_cfg(tmp_path, tmp_path / "c")
     monkeypatch.setenv("FWENV_FIRMWARE_CACHE_SEARCH", f"{tmp_path}/a:{tmp_path}/b")
-    assert sources.search_dirs(cfg) == [tmp_path / "c" / "downloads", tmp_path / "a",
+    assert sources.search_dirs(Workspace.from_project(cfg)) == [tmp_path / "c" / "downloads", tmp_path / "a",
                                         tmp_path / "b"]
 
 
@@ -53,14 +54,14 @@ def test_cached_file_with_wrong_sha256_is_an_error(tmp_path, runner):
     dl.mkdir(parents=True)
     (dl / "coreboot_25.09+dfsg-1.dsc").write_text("tampered\n")
     with pytest.raises(FwenvError, match="the pin says") as e:
-        sources.ensure_files(cfg, runner, debian_source(), fetch=False)
+        sources.ensure_files(Workspace.from_project(cfg), runner, debian_source(), fetch=False)
     assert "\n" not in str(e.value)
 
 
 def test_missing_without_fetch_names_the_fix(tmp_path, runner):
     cfg = make_cfg(tmp_path, tmp_path / "cache", cache_search=[])
     with pytest.raises(FwenvError, match="firmware.fetch"):
-        sources.ensure_files(cfg, runner, debian_source(), fetch=False)
+        sources.ensure_files(Workspace.from_project(cfg), runner, debian_source(), fetch=False)
 
 
 @needs_mirror
@@ -70,7 +71,7 @@ def test_vanished_debian_version_404_from_mirror(tmp_path, runner):
     src = debian_source(version="24.12+dfsg-1", orig="coreboot_24.12+dfsg.orig.tar.xz",
                         topdir="coreboot-24.12")
     with pytest.raises(FwenvError) as e:
-        sources.ensure_files(cfg, runner, src)
+        sources.ensure_files(Workspace.from_project(cfg), runner, src)
     msg = str(e.value)
     assert "HTTP 404" in msg and "24.12+dfsg-1" in msg and "gone" in msg and "\n" not in msg
     assert not any((tmp_path / "cache" / "downloads").iterdir())  # nothing half-written
@@ -81,7 +82,7 @@ def test_download_with_wrong_pin_from_mirror(tmp_path, runner):
     cfg = make_cfg(tmp_path, tmp_path / "cache", cache_search=[])
     src = debian_source(dsc_sha256="0" * 64)
     with pytest.raises(FwenvError, match="upstream file changed"):
-        sources.ensure_files(cfg, runner, src)
+        sources.ensure_files(Workspace.from_project(cfg), runner, src)
     assert not any((tmp_path / "cache" / "downloads").iterdir())
 
 
@@ -92,7 +93,7 @@ def test_download_from_mirror_then_cached(tmp_path):
     src = debian_source()
     dsc = sources.source_files(src)[0]
     path = sources.download(dsc, tmp_path / "cache" / "downloads", Runner(), "t")
-    assert sources.find_cached(dsc, sources.search_dirs(cfg)) == path
+    assert sources.find_cached(dsc, sources.search_dirs(Workspace.from_project(cfg))) == path
 
 
 @pytest.mark.skipif(not (SHARED_CACHE / "coreboot_25.09+dfsg-1.dsc").exists(),
@@ -108,14 +109,14 @@ def test_dsc_must_list_the_pinned_orig(tmp_path, runner):
 
     src = debian_source(orig_sha256=sha256_file(orig))
     with pytest.raises(FwenvError, match="does not list"):
-        sources.ensure_files(cfg, runner, src, fetch=False)
+        sources.ensure_files(Workspace.from_project(cfg), runner, src, fetch=False)
 
 
 def test_git_source_plan_dry_run(cfg, capsys):
     """Upstream git (not reachable here): the plan clones, checks the tag's commit, checks out."""
     src = get_target(cfg, "qemu-q35-upstream").source
     r = Runner(dry_run=True)
-    tree = sources.ensure_tree(cfg, r, src)
+    tree = sources.ensure_tree(Workspace.from_project(cfg), r, src)
     assert tree.name == "07df08836eca9dd755cc32b6d78727760d201605"
     out = "\n".join(r.printed)
     assert "git clone --no-checkout https://review.coreboot.org/coreboot.git" in out

@@ -10,6 +10,7 @@ import pytest
 
 from fwenv.errors import FwenvError
 from fwenv.firmware import container, matrix, tree
+from fwenv.firmware.workspace import Workspace
 from fwenv.plan import Runner
 from fwenv.recording import RecordingEngine
 
@@ -108,8 +109,8 @@ def test_boot_only_for_emulation_boards(cfg, tmp_path):
 def test_work_trees_are_private_to_root(cfg):
     """Issue 10.7: the build uid (1000) is often a real person on the host: the trees handed
     to it sit under a 0700 parent, so that person cannot reach them from the host."""
-    with tree.tree_work(cfg, Runner(), "acme/rocket", "CONFIG_X=y\n") as work:
-        root = container.private_work_root(cfg)
+    with tree.tree_work(Workspace.from_project(cfg), Runner(), "acme/rocket", "CONFIG_X=y\n") as work:
+        root = container.private_work_root(Workspace.from_project(cfg))
         assert work.parent == root and (root.stat().st_mode & 0o777) == 0o700
         if os.geteuid() == 0:
             assert (work / "out").stat().st_uid == container.BUILD_USER

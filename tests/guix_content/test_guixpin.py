@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fwenv.errors import FwenvError
+from fwenv.guix import provenance
 from fwenv.guix.pin import check_pinned, nix_base32, parse_channels, pin_from_text
 
 from .conftest import GUIX_DIR
@@ -106,7 +107,7 @@ def test_debian_describe_has_no_commit_one_line_error(tmp_path: Path) -> None:
     "text, words",
     [
         ("(list (channel (name 'guix) (url \"u\") (commit \"abc\")))", "40-hex"),
-        ("(list (channel (name 'guix)", "complete"),
+        ("(list (channel (name 'guix)", "x:1: malformed channels (a '(' here is never closed)"),
         ("(channel (name 'guix))", "does not start"),
         (DESCRIBE.replace("(introduction", "(intro"), "introduction"),
     ],
@@ -124,3 +125,48 @@ def test_nix_base32_matches_guix_hashes() -> None:
         "1j9wdznsp772q15w1kl5ip0gf0bh8wkanq2sdj12b7mzkk39pcx7")
     assert nix_base32(hashlib.sha256(b"").digest()) == (
         "0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73")
+
+
+# -- one reader (fwenv.guix.channels) for the pinned file and for describe output ----------
+COMMENTED = ";; a comment (with a paren\n#| a block comment ( too |#\n" + DESCRIBE
+
+
+def test_both_readers_read_the_same_channels(tmp_path: Path) -> None:
+    f = tmp_path / "channels.scm"
+    f.write_text(COMMENTED)
+    described = parse_channels(COMMENTED)
+    assert provenance.parse_channels(f, "channels.scm") == [
+        {"name": c.name, "url": c.url, "commit": c.commit} for c in described]
+    assert [(c.line, c.commit_line) for c in described] == [(3, 7), (14, 18)]
+    assert described == parse_channels(DESCRIBE)
+
+
+@pytest.mark.parametrize("text, line, words", [
+    # a ')' missing: the form still open at the end is named (here the list)
+    (COMMENTED.replace('(url "https://example.org/extra.git")',
+                       '(url "https://example.org/extra.git"'), 3, "never closed"),
+    # one too many: the ')' left over is named
+    (COMMENTED.replace('(branch "master")', '(branch "master"))'), 19, "closes nothing"),
+    (COMMENTED.replace("fedcba98765432", "not-a-commit"), 18, "not 40 lowercase hex"),
+])
+def test_a_pinned_file_error_names_its_line(tmp_path: Path, text: str, line: int,
+                                            words: str) -> None:
+    f = tmp_path / "channels.scm"
+    f.write_text(text)
+    with pytest.raises(FwenvError) as e:
+        provenance.parse_channels(f, "guix/channels.scm")
+    msg = str(e.value)
+    assert msg.startswith(f"guix/channels.scm:{line}: ") and words in msg, msg
+    assert "\n" not in msg
+
+
+def test_a_describe_error_names_its_source_and_line(tmp_path: Path) -> None:
+    text = COMMENTED.replace("(channel\n        (name 'extra)", "(chanel\n        (name 'extra)")
+    with pytest.raises(FwenvError) as e:
+        pin_from_text(text, tmp_path / "c.scm", source="describe.txt", dry_run=False)
+    assert str(e.value).startswith("describe.txt:14: expected (channel ...)"), str(e.value)
+    with pytest.raises(FwenvError, match=r"^describe\.txt:3: malformed channels \(a '\(' here "
+                                         r"is never closed\)"):
+        pin_from_text(COMMENTED.rstrip().removesuffix(")"), tmp_path / "c.scm",
+                      source="describe.txt", dry_run=False)
+    assert not (tmp_path / "c.scm").exists()

@@ -130,8 +130,9 @@ def test_env_build_real_offline_pack(offline_builder: str, project: Path) -> Non
         assert prov["tarball"]["sha256"] == first["pack"]["sha256"]
         # a firmware build in this image finds the pack's provenance by image id
         from fwenv.firmware.container import image_provenance
+        from fwenv.firmware.workspace import Workspace
 
-        linked = image_provenance(_engine().image(ref), load_config(project))
+        linked = image_provenance(_engine().image(ref), Workspace.from_project(load_config(project)))
         assert linked["derivation"] == prov["derivation"]
         assert linked["provenance_file"]["file"] == Path(first["pack"]["provenance"]).name
         # a second env.build skips every step
@@ -191,12 +192,11 @@ def _engine():  # type: ignore[no-untyped-def]
 @integration
 def test_real_manifest_derivation_same_in_two_containers(offline_builder: str) -> None:
     """guix pack -d over the real manifest in two fresh containers."""
-    cfg = load_config(MAIN)
     opts = PackOptions(manifest=MAIN / "guix" / "manifest.scm", time_machine=False,
-                       substitutes=False, load_path=(MAIN / "guix" / "modules",))
+                       substitutes=False, load_path=(MAIN / "guix" / "modules",), root=MAIN)
     engine = _engine()
-    a = pack_derivation(cfg, Runner(), engine, offline_builder, opts)
-    b = pack_derivation(cfg, Runner(), engine, offline_builder, opts)
+    a = pack_derivation(Runner(), engine, offline_builder, opts)
+    b = pack_derivation(Runner(), engine, offline_builder, opts)
     assert a and a.endswith(".drv") and a == b
 
 

@@ -12,8 +12,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -75,6 +77,64 @@ class Registry:
             return None
 
 
+class MidPushStop:
+    """A loopback TCP relay in front of the registry that stops the registry at the first blob
+    upload request it relays (the push has begun: docker checked the blobs and is sending a
+    layer), so the push fails mid-way; after that it only relays."""
+
+    def __init__(self, reg: Registry) -> None:
+        self.reg = reg
+        self.tripped = threading.Event()
+        self.port = 0
+        self.reopen()
+        self.address = f"127.0.0.1:{self.port}"
+
+    def reopen(self) -> None:
+        """Listen (again, on the same port: the registry host is back)."""
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        try:
+            backend = socket.create_connection(("127.0.0.1", self.reg.port), timeout=30)
+        except OSError:
+            client.close()
+            return
+        threading.Thread(target=self._pump, args=(backend, client, False), daemon=True).start()
+        self._pump(client, backend, True)
+
+    def _pump(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if upstream and not self.tripped.is_set() and b"/blobs/uploads/" in data:
+                    self.tripped.set()  # the registry host goes away: refused from now on
+                    self.server.close()
+                    self.reg.stop()
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
 def run_cli(clone: Path, argv: list[str], *, env: dict[str, str] | None = None,
             on_line: tuple[str, object] | None = None,
             timeout: float = 1800) -> tuple[int, str, str]:
@@ -121,42 +181,53 @@ def day(tmp_path_factory: pytest.TempPathFactory, offline_builder: str, gnupghom
         (sigs / "builder-keys" / f"{name}.gpg").write_bytes(key)
     reg = Registry(base)
     reg.start()
+    relay = MidPushStop(reg)
     values = {"V": V, "FWENV_TEST_OFFLINE_BUILDER": offline_builder, "KEY": gnupghome["alice"],
               "KEY2": gnupghome["bob"], "SIGS": str(sigs)}
-    state = {"clone": clone, "sigs": sigs, "reg": reg, "values": values,
+    state = {"clone": clone, "sigs": sigs, "reg": reg, "relay": relay, "values": values,
              "commands": [expand(c, values) for c in doc_commands()]}
     try:
         yield state
     finally:
+        relay.close()
         reg.stop()
-        for ref in (f"{ENV}:{V}", f"{reg.address}/{ENV}:{V}", "fwenv-test-cli-user:keep"):
+        for ref in (f"{ENV}:{V}", f"{relay.address}/{ENV}:{V}", "fwenv-test-cli-user:keep"):
             engine.untag(ref)
 
 
 @pytest.fixture(scope="module")
 def released(day: dict, engine: Engine) -> dict:
-    """The documented release with --push; the registry goes down after both builds agreed
-    (at the SBOM step), then comes back and `--resume` publishes."""
-    clone, reg = day["clone"], day["reg"]
-    argv = [*day["commands"][0], "--push", reg.address]
+    """The documented release with --push through the relay: the registry is stopped in the
+    middle of the push (first layer upload), then comes back and `--resume` publishes."""
+    clone, reg, relay = day["clone"], day["reg"], day["relay"]
+    argv = [*day["commands"][0], "--push", relay.address]
     start = time.monotonic()
-    code, _, err = run_cli(clone, argv, on_line=("SBOM and sums", reg.stop))
+    code, _, err = run_cli(clone, argv)
     full = time.monotonic() - start
+    stopped_mid_push = relay.tripped.is_set()
+    dir_after_failure = (clone / "release" / V).exists()
     reg.start()
+    relay.reopen()
+    tag_after_failure = reg.digest(ENV, V)
     start = time.monotonic()
     code2, out2, err2 = run_cli(clone, [*argv, "--resume", "--json"])
     resumed = time.monotonic() - start
     print(f"\nfailed full release {full:.1f} s, resumed {resumed:.1f} s")
-    return {"failed": (code, err), "resumed": (code2, out2, err2), "seconds": (full, resumed)}
+    return {"failed": (code, err), "resumed": (code2, out2, err2), "seconds": (full, resumed),
+            "stopped_mid_push": stopped_mid_push, "tag_after_failure": tag_after_failure,
+            "dir_after_failure": dir_after_failure}
 
 
 def test_a_failure_after_agreement_keeps_the_builds_and_resume_publishes(
         day: dict, released: dict, engine: Engine) -> None:
     code, err = released["failed"]
+    assert released["stopped_mid_push"], "the registry was not stopped mid-push"
     assert code == 1, err
     last = err.strip().splitlines()[-1]
-    assert last.startswith("error: "), last
+    assert last.startswith(f"error: docker push {day['relay'].address}/{ENV}:{V} failed"), last
     assert f"invoke release --version {V} --resume" in last and "nothing was published" in last
+    assert released["tag_after_failure"] is None, "the failed push published the tag"
+    assert not released["dir_after_failure"], "a release dir after a failed push"
     code2, out2, err2 = released["resumed"]
     assert code2 == 0, err2
     assert "build 1 of 2" not in err2 and "re-check the two builds" in err2
@@ -174,8 +245,8 @@ def test_a_failure_after_agreement_keeps_the_builds_and_resume_publishes(
 def test_released_image_runs_under_its_documented_name(released: dict, engine: Engine) -> None:
     proc = subprocess.run(["docker", "run", "--rm", "--network=none", f"{ENV}:{V}"],
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip()
+    assert proc.returncode == 0, proc.stderr  # no --entry-point: environment.toml's bin/hello
+    assert proc.stdout.strip() == "Hello from an offline Guix pack"
 
 
 def test_no_tag_is_lost_when_the_release_is_imported_again(day: dict, released: dict,
@@ -188,7 +259,7 @@ def test_no_tag_is_lost_when_the_release_is_imported_again(day: dict, released: 
     assert code == 0, err
     try:
         for ref in (f"{ENV}:{V}", f"{ENV}:{V}-again", "fwenv-test-cli-user:keep",
-                    f"{day['reg'].address}/{ENV}:{V}"):
+                    f"{day['relay'].address}/{ENV}:{V}"):
             img = engine.image(ref)
             assert img is not None and img.id == image_id, f"{ref} lost"
     finally:
@@ -206,15 +277,44 @@ def test_attest_and_verify_as_documented(day: dict, released: dict) -> None:
 
 
 def test_verify_rebuild_and_published_image(day: dict, released: dict, engine: Engine) -> None:
+    """verify --rebuild --image: the rebuild (with --smoke, as release and attest take it) and
+    the image pulled by digest match; the pulled reference and the work dir are gone after."""
     pinned = json.loads(released["resumed"][1])["pushed"]["pinned"]
+    for ref in (pinned, f"{day['relay'].address}/{ENV}:{V}"):  # so that verify really pulls
+        engine.untag(ref)
+    assert engine.image(pinned) is None
     pack = day["commands"][1][day["commands"][1].index("--manifest"):]  # attest's pack options
     code, out, err = run_cli(day["clone"], ["release.verify", "--version", V, "--sigs",
                                             str(day["sigs"]), "--rebuild", "--image", pinned,
-                                            *pack])
+                                            "--smoke", "qemu-i440fx", *pack])
     assert code == 0, out + err
     assert any(ln.startswith("verified: local rebuild") for ln in out.splitlines()), out
     assert any(ln.startswith("verified: image") for ln in out.splitlines()), out
+    assert "firmware smoke builds in" in err, "the rebuild skipped the smoke step"
+    assert engine.image(pinned) is None, "the image verify pulled is still there"
+    assert engine.image(f"{ENV}:{V}") is not None, "verify removed the released tag"
+    assert not (day["clone"] / "output" / "verify" / V).exists(), "work dir left behind"
     assert containers(engine) == []
+
+
+def test_verify_keep_image_keeps_the_pulled_image(day: dict, released: dict,
+                                                  engine: Engine) -> None:
+    """--keep-image (library level: the pull and the comparison, no rebuild)."""
+    from fwenv.plan import Runner
+    from fwenv.release.artifacts import Artifacts
+    from fwenv.release.check import check_published_image
+
+    pinned = json.loads(released["resumed"][1])["pushed"]["pinned"]
+    image_id = engine.image(f"{ENV}:{V}").id
+    rebuilt = Artifacts(Path("."), "", {}, None, image_id, [], {})
+    try:
+        for keep in (True, False):
+            engine.untag(pinned)
+            check = check_published_image(Runner(), engine, pinned, rebuilt, keep=keep)
+            assert check["status"] == "verified", check
+            assert (engine.image(pinned) is not None) is keep
+    finally:
+        engine.untag(pinned)
 
 
 def test_a_tag_the_registry_holds_is_refused(day: dict, released: dict) -> None:
@@ -264,15 +364,24 @@ def test_a_passphrase_key_stops_the_release_before_any_build(day: dict,
     assert not (day["clone"] / "output" / "release" / f"{V}-pp").exists()
 
 
-def test_sigterm_during_the_second_build_cleans_up(day: dict, engine: Engine) -> None:
-    version = f"{V}-term"
+@pytest.mark.parametrize("sig,code,said", [(signal.SIGINT, 130, "interrupted: "),
+                                           (signal.SIGTERM, 143, "terminated: ")])
+def test_a_cancel_during_the_second_build_cleans_up(day: dict, released: dict, engine: Engine,
+                                                    sig: int, code: int, said: str) -> None:
+    """^C and a CI cancel (SIGTERM) during build 2: exit 130/143, the last line says nothing
+    was published, no container, no temp, no release dir, no tag, nothing in the registry."""
+    version = f"{V}-{signal.Signals(sig).name.lower()}"
     argv = list(day["commands"][0])
     argv[argv.index("--version") + 1] = version
-    code, _, err = run_cli(day["clone"], argv, on_line=("build 2 of 2", signal.SIGTERM))
-    assert code == 143, err
-    assert err.strip().splitlines()[-1].startswith("terminated: ")
+    got, _, err = run_cli(day["clone"], [*argv, "--push", day["relay"].address],
+                          on_line=("build 2 of 2", sig))
+    assert got == code, err
+    last = err.strip().splitlines()[-1]
+    assert last == f"{said}release {version} stopped before both builds agreed; nothing was " \
+                   "published", last
     assert containers(engine) == [], "a builder container outlived the cancel"
     out = day["clone"] / "output"
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")], "temps left behind"
     assert not (day["clone"] / "release" / version).exists()
     assert engine.image(f"{ENV}:{version}") is None
+    assert day["reg"].digest(ENV, version) is None

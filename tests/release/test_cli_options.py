@@ -105,3 +105,9 @@ def test_registry_is_normalized_the_same_for_preflight_and_push(tmp_path: Path) 
     pushes = [ln for ln in proc.stdout.splitlines() if "registry.example:5000/team/" in ln]
     assert any(ln.startswith("docker tag ") for ln in pushes), proc.stdout
     assert any(ln.startswith("docker push ") for ln in pushes), proc.stdout
+
+
+def test_verify_format_other_than_text_or_markdown_is_one_line() -> None:
+    proc = invoke("release.verify", "--version", "1", "--format", "html")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == ["error: --format html: use text or markdown"]

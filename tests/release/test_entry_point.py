@@ -57,3 +57,19 @@ def test_a_missing_entry_point_is_one_line_naming_the_option(tmp_path: Path) -> 
         "the image's entry point bin/bash is not in the profile, so `docker run` would fail: "
         "pass --entry-point with a program the manifest provides (e.g. --entry-point=bin/hello); "
         "nothing was released")
+
+
+def test_the_entry_point_comes_from_the_environment_beside_the_manifest() -> None:
+    """The offline test environment's own environment.toml names bin/hello (its profile has no
+    bin/bash), so a release of it runs without --entry-point; the real one keeps bin/bash."""
+    from fwenv.config import load_config
+    from fwenv.guix.options import PackOptions
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(root)
+    offline = PackOptions.from_project(cfg, manifest=root / "tests/pack/offline/manifest.scm")
+    assert offline.entry_point == "bin/hello"
+    assert PackOptions.from_project(cfg).entry_point == "bin/bash"
+    given = PackOptions.from_project(cfg, manifest=root / "tests/pack/offline/manifest.scm",
+                                     entry_point="bin/sh")
+    assert given.entry_point == "bin/sh"

@@ -8,7 +8,9 @@ coreboot environment: stock Guix cannot build that without the network."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import sys
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
@@ -89,7 +91,8 @@ def test_release_directory_sums_and_signature(released) -> None:
     d = Path(result["release_dir"])
     names = sorted(p.name for p in d.iterdir())
     assert names == sorted([f"{ENV_IMAGE}-0.1.0.tar.xz", "sbom.cdx.json", SUMS, "SHA256SUMS.asc",
-                            "provenance.json", "provenance.json.asc"])
+                            "provenance.json", "provenance.json.asc",
+                            "slsa-provenance.intoto.json", "REPORT.md", "REPORT.md.asc"])
     subprocess.run(["sha256sum", "--check", "--strict", SUMS], cwd=d, check=True,
                    capture_output=True)
     gpg = subprocess.run(["gpg", "--batch", "--verify", "SHA256SUMS.asc", SUMS], cwd=d,
@@ -138,6 +141,90 @@ def test_sbom_lists_the_store_items_and_validates(released) -> None:
     hello = next(c for c in refs.values() if c["name"] == "hello-offline")
     assert hello["version"] == "0"
     assert hello["licenses"] == [{"license": {"id": "GPL-3.0-or-later"}}]
+
+
+def test_sbom_components_have_purls_nar_hashes_and_the_reference_graph(released) -> None:
+    """Every component of the real release's SBOM: a package URL, its NAR sha256 (as Guix
+    computes it: checked against `guix hash -S nar` in tests/unit/test_storeinfo.py), a type;
+    the graph follows the store references (the profile refers to hello-offline)."""
+    from packageurl import PackageURL
+
+    _, result, _ = released
+    doc = json.loads((Path(result["release_dir"]) / "sbom.cdx.json").read_text())
+    for c in doc["components"]:
+        assert PackageURL.from_string(c["purl"]).type in ("guix", "generic"), c["purl"]
+        assert re.fullmatch(r"[0-9a-f]{64}", c["hashes"][0]["content"]) and c["type"]
+    hello = next(c for c in doc["components"] if c["name"] == "hello-offline")
+    assert hello["purl"] == "pkg:guix/hello-offline@0" and hello["type"] == "application"
+    graph = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    profile = next(c["bom-ref"] for c in doc["components"] if c["name"] == "profile")
+    assert hello["bom-ref"] in graph[profile]
+    assert graph[doc["metadata"]["component"]["bom-ref"]] == [profile]
+
+
+def test_intoto_statement_validates_and_names_what_was_released(released) -> None:
+    """in-toto's reference bindings accept it; its subjects are the signed sums' archive and
+    the image ID; the builder's Guix is a resolved dependency (no channel pin offline)."""
+    from .test_intoto import validate_with_reference_bindings
+
+    _, result, _ = released
+    d = Path(result["release_dir"])
+    text = (d / "slsa-provenance.intoto.json").read_text()
+    validate_with_reference_bindings(text)
+    doc = json.loads(text)
+    archive = f"{ENV_IMAGE}-0.1.0.tar.xz"
+    assert doc["subject"][:2] == [
+        {"name": archive, "digest": {"sha256": result["sums"][archive]}},
+        {"name": f"{archive}#config", "digest": {"sha256": result["image_id"][7:]},
+         "mediaType": "application/vnd.docker.container.image.v1+json",
+         "annotations": {"note": "the image's config digest, i.e. its image ID"}}]
+    deps = {x["name"]: x for x in doc["predicate"]["buildDefinition"]["resolvedDependencies"]}
+    assert deps["guix"]["uri"].startswith("pkg:deb/debian/guix@")
+    assert any(n.endswith("manifest.scm") for n in deps)
+
+
+def test_report_written_by_release_and_printed_by_verify_markdown(released, tmp_path) -> None:
+    """REPORT.md: signed, the release's row ✓ for every artifact, image ID, the largest store
+    items, the chain; `release.verify --format markdown` (the real CLI) prints the same report
+    with every signer checked; a changed REPORT.md fails verification."""
+    import shutil
+
+    from fwenv.release.report import verify_report
+
+    cfg, result, sigs = released
+    d = Path(result["release_dir"])
+    md = (d / "REPORT.md").read_text()
+    gpg = subprocess.run(["gpg", "--batch", "--verify", "REPORT.md.asc", "REPORT.md"], cwd=d,
+                         capture_output=True, text=True)
+    assert gpg.returncode == 0, gpg.stderr
+    release_row = next(ln for ln in md.splitlines() if ln.startswith("| release 0.1.0 |"))
+    assert release_row.startswith("| release 0.1.0 | signed (by alice at release")
+    assert release_row.endswith(" | ✓ | ✓ | ✓ |")  # archive, SBOM, statement
+    assert f"- image ID: `{result['image_id']}`" in md
+    largest = md.split("largest store items")[1].split("## ")[0]
+    assert "-hello-offline-0` |" in largest and "No ROMs in this release." in md
+    assert f"`{result['image_id']}`" in md.split("## Chain from channel commit to ROM")[1]
+
+    argv = [sys.executable, "-m", "invoke", "-r", str(ROOT), "release.verify", "--version",
+            "0.1.0", "--sigs", str(sigs), "--release-dir", str(d), "--min-signers", "1",
+            "--format", "markdown"]
+    cli = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    expected = verify_report(verify(cfg, Runner(), Engine.on_demand(), version="0.1.0",
+                                    sigs_dir=sigs, release_dir=d, min_signers=1))
+    assert cli.returncode == 0 and cli.stdout == expected, cli.stderr[-2000:]
+    assert cli.stdout.endswith("\nVerification passed.\n")
+    verified_row = next(ln for ln in cli.stdout.splitlines() if ln.startswith("| release 0.1.0"))
+    assert verified_row.startswith("| release 0.1.0 | verified") and verified_row.endswith(
+        " | ✓ | ✓ | ✓ |")
+    assert cli.stdout.split("## ROMs")[1].split("\nVerification")[0] == md.split("## ROMs")[1]
+
+    copy = tmp_path / "0.1.0"
+    shutil.copytree(d, copy)
+    (copy / "REPORT.md").write_text(md + "| mallory | verified | ✓ | ✓ | ✓ |\n")
+    out = verify(cfg, Runner(), Engine.on_demand(), version="0.1.0", sigs_dir=sigs,
+                 release_dir=copy)
+    assert out["lines"][0].startswith("bad signature: release 0.1.0 (REPORT.md has no valid "
+                                      "signature"), out["lines"]
 
 
 def test_second_signer_attests_and_verify_prints_both(released, engine, builder, gnupghome,
@@ -207,8 +294,10 @@ def test_nonreproducible_guix_build_stops_the_release(engine, builder, area, reg
     opts = _opts(builder, "0.2.0-nonrepro", manifest=manifest, entry_point=None,
                  registry=registry,
                  signer=Signer("gpg", gnupghome["alice"]))
-    with pytest.raises(FwenvError, match=r"not reproducible: .*build-time: content differs"):
+    with pytest.raises(FwenvError, match=r"not reproducible: .*build-time: content differs") as e:
         release(cfg, Runner(), engine, opts)
+    assert "\n" not in str(e.value) and "triage: " in str(e.value)
+    assert re.search(r"first culprit: /gnu/store/\w{32}-clock-offline-0 ", str(e.value))
     assert not (area / "release" / "0.2.0-nonrepro").exists()
     assert engine.image(f"{ENV_IMAGE}:0.2.0-nonrepro") is None
     with urllib.request.urlopen(f"http://{registry}/v2/_catalog") as r:
@@ -219,6 +308,65 @@ def test_nonreproducible_guix_build_stops_the_release(engine, builder, area, reg
             assert "0.2.0-nonrepro" not in (json.load(r)["tags"] or [])
     report = area / "output" / "release" / "0.2.0-nonrepro" / "differences.txt"
     assert "build-time" in report.read_text()
+
+
+def test_nonreproducible_guix_build_triage_names_the_store_item(engine, builder, area) -> None:
+    """The triage the stopped release above wrote (no extra build): the two packs compared item
+    by item name the package that writes its build time as the first culprit, with the
+    `guix build --check --keep-failed` command for its derivation, and diffoscope's reports."""
+    import shutil
+
+    triage = area / "output" / "release" / "0.2.0-nonrepro" / "triage"
+    if not triage.is_dir():
+        pytest.skip("needs test_nonreproducible_guix_build_stops_the_release (same module)")
+    summary = (triage / "summary.txt").read_text().splitlines()[0]
+    culprit = r"/gnu/store/[0-9a-df-np-sv-z]{32}-clock-offline-0"
+    assert re.match(rf"first culprit: {culprit} \(NAR sha256 [0-9a-f]{{16}}… vs "
+                    r"[0-9a-f]{16}…\)", summary), summary
+    drv = (r"guix build --check --keep-failed "
+           r"/gnu/store/[0-9a-df-np-sv-z]{32}-clock-offline-0\.drv")
+    assert re.search(rf"reproduce: {drv}$", summary), summary
+    assert re.search(rf"\n# {culprit}\n{drv}\n$", (triage / "reproduce.txt").read_text())
+    items = (triage / "items.txt").read_text().splitlines()
+    assert [ln.split()[0] for ln in items if "clock-offline-0 " in ln] == ["culprit"]
+    if shutil.which("diffoscope"):
+        text = (triage / "diffoscope.txt").read_text()
+        assert "build-time" in text and (triage / "diffoscope.html").stat().st_size > 0
+
+
+def test_triage_command_reproduces_the_difference_in_a_fresh_builder(engine, builder,
+                                                                     area) -> None:
+    """reproduce.txt's command, run as written in a fresh builder (fwenv's default,
+    unprivileged daemon) that built the manifest: the daemon rebuilds the culprit's
+    derivation, finds the output differs and tries to keep it as `<item>-check`."""
+    import shlex
+
+    from fwenv.engine import Mount
+    from fwenv.guix.daemon import daemon_spec, guix_session
+    from fwenv.guix.pack import stage_inputs
+
+    triage = area / "output" / "release" / "0.2.0-nonrepro" / "triage"
+    if not triage.is_dir():
+        pytest.skip("needs test_nonreproducible_guix_build_stops_the_release (same module)")
+    lines = (triage / "reproduce.txt").read_text().splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("# /gnu/store/"))
+    culprit, command = lines[at:at + 2]
+    manifest = ROOT / "tests" / "release" / "nonrepro" / "manifest.scm"
+    spec = daemon_spec(builder, "unprivileged", mounts=[
+        Mount(str(manifest.parent), "/fwenv/host/manifest", read_only=True),
+        Mount(str(OFFLINE), "/fwenv/host/load-path/0", read_only=True)])
+    with guix_session(engine, Runner(), spec) as s:
+        stage_inputs(s)
+        s.exec(["guix", "build", "--no-substitutes", "-L", "/fwenv/load-path/0", "-m",
+                "/fwenv/manifest/manifest.scm"], what="build the nonrepro manifest")
+        s.exec(["sleep", "2"])  # the package records the time: let the clock move on
+        code, out = s.exec(shlex.split(command), check=False)
+    assert code != 0, out
+    item = culprit.removeprefix("# ")
+    # the daemon moves the rebuilt output to <item>-check only when it differs; unprivileged,
+    # that move is refused (reproduce.txt says so), which ends the command with an error
+    assert f"{item}-check" in out and ("may not be deterministic" in out
+                                       or "Permission denied" in out), out[-2000:]
 
 
 def test_injected_difference_in_second_build_stops_the_release_injected(

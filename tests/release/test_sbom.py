@@ -87,3 +87,30 @@ def test_query_output_with_warnings_before_the_json() -> None:
     assert parse_query_output(text)[0]["name"] == "hello"
     with pytest.raises(FwenvError, match="--verbose"):
         parse_query_output("error: boom\n")
+
+
+def test_sbom_with_store_info_has_purls_hashes_types_and_the_reference_graph() -> None:
+    """Every component: a package URL (packageurl-python parses it back), its NAR sha256, a
+    type, and its store references as dependencies; the image depends on the top items only.
+    Validated by cyclonedx-python-lib's strict CycloneDX 1.6 schema validator."""
+    from packageurl import PackageURL
+
+    from fwenv.release.storeinfo import ItemInfo
+
+    infos = {HELLO: ItemInfo(HELLO, "11" * 32, 4096, (), programs=True),
+             PROFILE: ItemInfo(PROFILE, "22" * 32, 512, (HELLO,))}
+    text = _sbom(infos=infos)
+    validate_sbom(text)
+    doc = json.loads(text)
+    comps = {c["bom-ref"]: c for c in doc["components"]}
+    assert comps[HELLO]["purl"] == "pkg:guix/hello@2.12.1"
+    assert comps[HELLO]["type"] == "application" and comps[PROFILE]["type"] == "file"
+    generic = PackageURL.from_string(comps[PROFILE]["purl"])
+    assert (generic.type, generic.name) == ("generic", "profile")
+    assert generic.qualifiers == {"checksum": "sha256:" + "22" * 32,
+                                  "store_hash": PROFILE.split("/")[3][:32]}
+    for ref, info in infos.items():
+        assert comps[ref]["hashes"] == [{"alg": "SHA-256", "content": info.nar_sha256}]
+    graph = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert graph["coreboot-build-env:1.0"] == [PROFILE]  # nothing refers to the profile
+    assert graph[PROFILE] == [HELLO] and graph[HELLO] == []

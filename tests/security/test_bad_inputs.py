@@ -151,6 +151,15 @@ def test_ssh_signer_directory_signed_by_another_ssh_key(tmp_path: Path, kit, rec
                     str(d / "SHA256SUMS")], check=True)
     (sigs / "builder-keys").mkdir()
     shutil.copy(f"{carol}.pub", sigs / "builder-keys" / "carol.pub")
-    [r] = verify_signers(sigs, "1.0", builder_keys(sigs / "builder-keys"))
+    keys = builder_keys(sigs / "builder-keys")
+    [r] = verify_signers(sigs, "1.0", keys)
     assert record("ssh signer directory signed by another ssh key", r.line()).startswith(
+        "unknown key: carol (carol's key: signed by another ssh key, not the signer's key SHA256:")
+    # a sound signature by the right key over changed sums is a bad signature, not unknown
+    (d / "SHA256SUMS.sig").unlink()
+    subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-f", str(carol), "-n", SSH_NAMESPACE,
+                    str(d / "SHA256SUMS")], check=True)
+    (d / "SHA256SUMS").write_text(kit.sums_of({**kit.HONEST, "x": b"x"}))
+    [r] = verify_signers(sigs, "1.0", keys)
+    assert record("ssh signer's sums changed after signing", r.line()).startswith(
         "bad signature: carol (carol's key: bad ssh signature")

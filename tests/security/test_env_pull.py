@@ -19,6 +19,7 @@ import pytest
 from fwenv.config import Config, load_config
 from fwenv.errors import FwenvError
 from fwenv.firmware.container import check_image
+from fwenv.firmware.workspace import Workspace
 from fwenv.plan import Runner
 from fwenv.release.check import PullOptions, pull_release
 
@@ -154,7 +155,7 @@ def test_firmware_image_check_pulls_a_missing_pinned_image(published, engine, re
     ref = f"{registry}/{NAME}@{img['digest']}"
     assert engine.image(ref) is None
     with pytest.raises(FwenvError) as e:
-        check_image(engine, Runner(), ref, cfg)
+        check_image(engine, Runner(), ref, Workspace.from_project(cfg))
     assert "has no coreboot toolchain" in record("firmware.build --image of a pinned image "
                                                  "without a toolchain", str(e.value))
     assert engine.image(ref).id == img["id"]

@@ -146,6 +146,15 @@ def test_clean_rootfs_shadow_fields_and_dry_run(tmp_path: Path, capsys) -> None:
     assert (r / "etc" / "shadow").read_text() == "a:b:\nshort:x\nroot:*::0:99999:7:::\n"
 
 
+def test_clean_rootfs_keeps_the_shadow_files_mode(tmp_path: Path) -> None:
+    shadow = tmp_path / "etc" / "shadow"
+    shadow.parent.mkdir()
+    shadow.write_text("root:*:20419:0:99999:7:::\n")
+    shadow.chmod(0o640)
+    clean_rootfs(tmp_path, Runner())
+    assert shadow.stat().st_mode & 0o7777 == 0o640 and shadow.read_text() == "root:*::0:99999:7:::\n"
+
+
 def test_a_valid_recipe_validates() -> None:
     RECIPE.validate()
     replace(RECIPE, snapshot="20261120T000000Z", mirror="https://deb.debian.org/debian~x").validate()

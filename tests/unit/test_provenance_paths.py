@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from fwenv.config import Config
 from fwenv.guix.options import PackOptions
 from fwenv.guix.provenance import parse_channels, provenance_path, validate_provenance
 from fwenv.guix.record import Packed, pack_record
@@ -41,10 +41,10 @@ def _inputs_in(d: Path) -> PackOptions:
 
 
 def _record(root: Path, opts: PackOptions) -> dict:
-    cfg = Config(root=root.resolve(), data={"output_dir": "output"})
+    opts = replace(opts, root=root.resolve(), output_dir=root.resolve() / "output")
     inputs = _inputs(opts, "sha256:" + "1" * 64)
     channels = parse_channels(Path(opts.channels), "channels.scm")
-    return pack_record(cfg, opts, "guix-pack-builder:1.5.0", inputs, channels,
+    return pack_record(opts, "guix-pack-builder:1.5.0", inputs, channels,
                        Packed("coreboot-build-env-docker.tar.gz", "2" * 64, 123, "1.5.0",
                               "/gnu/store/" + "a" * 32 + "-pack.drv",
                               "/gnu/store/" + "b" * 32 + "-pack.tar.gz"))
@@ -143,13 +143,11 @@ def test_recorded_inputs_are_exactly_these(tmp_path: Path) -> None:
 
 
 def test_no_channels_file_is_recorded_as_none(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    opts = replace(_inputs_in(tmp_path / "in"), channels=None, time_machine=False)
-    cfg = Config(root=tmp_path, data={})
+    opts = replace(_inputs_in(tmp_path / "in"), channels=None, time_machine=False,
+                   root=tmp_path)
     inputs = _inputs(opts, "sha256:" + "1" * 64)
     assert inputs["channels"] is None
-    rec = pack_record(cfg, opts, "b:1", inputs, [],
+    rec = pack_record(opts, "b:1", inputs, [],
                       Packed("p.tar.gz", "2" * 64, 1, "1.5.0", "d.drv", "/gnu/store/x"))
     assert rec["guix"]["channels_file"] is None and rec["guix"]["channels_sha256"] is None
     (tmp_path / "in" / "channels.scm").unlink()

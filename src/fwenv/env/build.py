@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ..config import Config, check_image_ref
 from ..engine import Engine
 from ..errors import FwenvError
 from ..fsutil import output_lock
-from ..guix.builder import build_builder
+from ..guix.builder import BuilderOptions, build_builder_image
 from ..guix.pack import PackOptions, PackResult, build_pack
 from ..plan import Runner
+from .bundle import import_bundle, unpack_bundle
 from .importer import ImportResult, import_pack
 
 
@@ -29,6 +31,7 @@ class EnvOptions:
     builder_image: str | None = None  # use this builder as is (skip guix.base)
     recipe: str | None = None
     force: bool = False
+    bundle: Path | None = None  # an air-gapped rebuild from this release.bundle archive
 
 
 @dataclass
@@ -43,9 +46,9 @@ class EnvResult:
                 "image": self.imported.summary()}
 
 
-def ensure_builder(cfg: Config, runner: Runner, engine: Engine,
-                   opts: EnvOptions) -> BuilderInfo:
-    """guix.base through fwenv.builder, or a given builder image used as is."""
+def ensure_builder(runner: Runner, engine: Engine, opts: EnvOptions,
+                   builder: BuilderOptions | None) -> BuilderInfo:
+    """guix.base through fwenv.builder (with `builder`), or a given builder image used as is."""
     if opts.builder_image:
         check_image_ref(opts.builder_image)
         img = engine.image(opts.builder_image)
@@ -54,7 +57,8 @@ def ensure_builder(cfg: Config, runner: Runner, engine: Engine,
                              "run invoke guix.base or pass another --builder")
         runner.info(f"[green]✓[/] guix.base: skipped (using {opts.builder_image})")
         return BuilderInfo(opts.builder_image, img.id if img else "", True)
-    res = build_builder(cfg, runner, engine, recipe=opts.recipe, force=opts.force)
+    assert builder is not None
+    res = build_builder_image(builder, runner, engine)
     return BuilderInfo(res.image, res.image_id, bool(res.skipped))
 
 
@@ -63,12 +67,23 @@ def build_environment(cfg: Config, runner: Runner, engine: Engine,
     """guix.base + guix.pack + env.import under one output-dir lock."""
     ref = f"{cfg.env_image}:{opts.tag}"
     check_image_ref(ref)
+    bopts = None if opts.builder_image else BuilderOptions.from_project(
+        cfg, recipe=opts.recipe, force=opts.force)
     lock = output_lock(cfg.output_dir) if not runner.dry_run else _nolock()
     with lock:
-        builder = ensure_builder(cfg, runner, engine, opts)
-        popts = replace(opts.pack, force=opts.pack.force or opts.force,
-                        recipe=opts.pack.recipe or opts.recipe)
-        pack = build_pack(cfg, runner, engine, builder.image, popts)
+        if opts.bundle is not None:  # air-gapped: the bundle's builder, store and inputs
+            top = unpack_bundle(cfg.output_dir, opts.bundle)
+            downloads = cfg.root / str(cfg.get("firmware.cache_dir", "cache")) / "downloads"
+            popts, image, meta = import_bundle(runner, engine, top, opts.pack, downloads)
+            builder = BuilderInfo(image, "", True)
+        else:
+            builder = ensure_builder(runner, engine, opts, bopts)
+            popts = replace(opts.pack, force=opts.pack.force or opts.force,
+                            recipe=opts.pack.recipe or opts.recipe)
+        pack = build_pack(runner, engine, builder.image, popts)
+        if opts.bundle is not None and pack.derivation != meta["derivation"]:
+            raise FwenvError(f"the rebuild's derivation {pack.derivation} is not the bundle's "
+                             f"{meta['derivation']}: the builder or inputs differ")
         imported = import_pack(runner, engine, pack.tarball, ref, provenance=pack.provenance
                                if not runner.dry_run else None, pack_format=popts.format,
                                force=opts.force or not pack.skipped)

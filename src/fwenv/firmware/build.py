@@ -34,6 +34,7 @@ from .container import (
     work_dir,
 )
 from .targets import Target, all_targets, get_target
+from .workspace import Workspace
 
 
 def provenance(b: BuildRun, image: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -56,10 +57,10 @@ def provenance(b: BuildRun, image: dict[str, Any], extra: dict[str, Any]) -> dic
     }
 
 
-def collect(cfg: Config, b: BuildRun, image: dict[str, Any], extra: dict[str, Any],
+def collect(ws: Workspace, b: BuildRun, image: dict[str, Any], extra: dict[str, Any],
             extra_files: dict[str, str]) -> Path:
     """Write output/firmware/<target>/ atomically: ROM, hashes, CBFS listing, log, provenance."""
-    final = firmware_dir(cfg) / b.target.name
+    final = firmware_dir(ws) / b.target.name
     with atomic_path(final, directory=True) as tmp:
         shutil.copyfile(b.rom, tmp / ROM)
         (tmp / "hashes.txt").write_text(f"{b.rom_sha256}  {ROM}\n", encoding="utf-8")
@@ -93,13 +94,19 @@ def build(cfg: Config, runner: Runner, engine: Engine, target: Target,
     """`invoke firmware.build`: the one place that dispatches on the target's kind: Heads
     (fwenv.firmware.heads) or coreboot (here, optionally double-built and boot-checked).
     `options` are BuildOptions' fields."""
+    return build_target(Workspace.from_project(cfg), runner, engine, target, **options)
+
+
+def build_target(ws: Workspace, runner: Runner, engine: Engine, target: Target,
+                 **options: Any) -> dict[str, Any]:
+    """`build` in the workspace `ws` (release's smoke builds come here)."""
     opts = BuildOptions(**options)
     if target.kind == "heads":
-        return heads.build(cfg, runner, engine, target, image=opts.image, jobs=opts.jobs)
-    return _coreboot(cfg, runner, engine, target, opts)
+        return heads.build(ws, runner, engine, target, image=opts.image, jobs=opts.jobs)
+    return _coreboot(ws, runner, engine, target, opts)
 
 
-def _coreboot(cfg: Config, runner: Runner, engine: Engine, target: Target,
+def _coreboot(ws: Workspace, runner: Runner, engine: Engine, target: Target,
               opts: BuildOptions) -> dict[str, Any]:
     image, jobs, check, boot = opts.image, opts.jobs, opts.check, opts.boot
     timeout, timeless = opts.timeout, opts.timeless
@@ -108,19 +115,19 @@ def _coreboot(cfg: Config, runner: Runner, engine: Engine, target: Target,
     if boot and not target.qemu_machine:
         raise FwenvError(f"{target.name} does not boot in QEMU: drop --boot")
     assert target.source is not None
-    img = check_image(engine, runner, image, cfg)
-    pristine = sources.ensure_tree(cfg, runner, target.source)
-    sde = int(cfg.section("firmware").get("source_date_epoch", 0))
-    logs = sources.cache_dir(cfg) / "logs"
-    out = firmware_dir(cfg)
+    img = check_image(engine, runner, image, ws)
+    pristine = sources.ensure_tree(ws, runner, target.source)
+    sde = ws.source_date_epoch
+    logs = ws.cache_dir / "logs"
+    out = firmware_dir(ws)
     lock = output_lock(out) if not runner.dry_run else _nothing()
-    with lock, work_dir(cfg, runner, target, BUILD_USER) as work:
+    with lock, work_dir(ws, runner, target, BUILD_USER) as work:
         b = BuildRun(target, image, jobs, timeless=timeless, source_date_epoch=sde, work=work)
         run_build(engine, runner, b, pristine, logs)
         extra: dict[str, Any] = {}
         files: dict[str, str] = {}
         if check:
-            report = repro.double_build(cfg, runner, engine, b, pristine, logs)
+            report = repro.double_build(ws, runner, engine, b, pristine, logs)
             extra["reproducibility"] = report.as_dict()
             stale = out / f"{target.name}.repro.txt"
             if report.identical and not runner.dry_run:
@@ -136,7 +143,7 @@ def _coreboot(cfg: Config, runner: Runner, engine: Engine, target: Target,
             runner.show(f"# write {out / target.name}/ ({ROM}, hashes.txt, cbfs.txt, build.log, "
                         "coreboot.config, provenance.json) atomically")
             return {"target": target.name, "dry_run": True}
-        final = collect(cfg, b, img, extra, files)
+        final = collect(ws, b, img, extra, files)
     return {"target": target.name, "rom": str(final / ROM), "sha256": b.rom_sha256,
             "image": image, "image_id": img.get("id"), **extra}
 
@@ -149,10 +156,11 @@ def _nothing() -> Iterator[None]:
 def fetch(cfg: Config, runner: Runner, target: Target, *, image: str) -> dict[str, Any]:
     """`invoke firmware.fetch`: the target's pinned sources into the cache (networked); Heads
     also runs its `make packages` in `image`."""
+    ws = Workspace.from_project(cfg)
     if target.kind == "heads":
-        return heads.fetch(cfg, runner, engine_for(runner), target, image=image)
+        return heads.fetch(ws, runner, engine_for(runner), target, image=image)
     assert target.source is not None
-    tree = sources.ensure_tree(cfg, runner, target.source)
+    tree = sources.ensure_tree(ws, runner, target.source)
     return {"target": target.name, "source": sources.describe(target.source), "tree": str(tree)}
 
 
@@ -165,7 +173,7 @@ def boot(cfg: Config, runner: Runner, *, target: str = "", rom: str = "", machin
         t = get_target(cfg, target)
         if not t.qemu_machine:
             raise FwenvError(f"{target} does not boot in QEMU: boot-check a QEMU target")
-        rom = str(firmware_dir(cfg) / target / ROM)
+        rom = str(firmware_dir(Workspace.from_project(cfg)) / target / ROM)
         machine = machine or t.qemu_machine
     res = bootmod.boot_rom(runner, Path(rom), machine or "pc", timeout)
     return {"rom": rom, **res.as_dict(), "seconds": round(res.seconds, 2)}

@@ -10,18 +10,18 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, check_image_ref
+from ..config import check_image_ref
 from ..engine import ContainerSpec, Engine, EngineError, Mount
 from ..env.pull import pull_missing
 from ..errors import FwenvError
 from ..fsutil import script, sha256_file
 from ..plan import Runner
-from . import sources
 from .targets import Target
+from .workspace import Workspace
 
 SRC_PATH = "/src"
 IN_SRC = "/in/src"
@@ -89,25 +89,34 @@ class BuildRun:
         )
 
 
-def firmware_dir(cfg: Config) -> Path:
-    return cfg.output_dir / "firmware"
+def firmware_dir(ws: Workspace) -> Path:
+    return ws.firmware_dir
 
 
-def work_root(cfg: Config) -> Path:
-    return sources.cache_dir(cfg) / "work"
+def work_root(ws: Workspace) -> Path:
+    return ws.work_root
 
 
-def private_work_root(cfg: Config, *, create: bool = True) -> Path:
+def private_work_root(ws: Workspace, *, create: bool = True) -> Path:
     """The parent of every build's work tree, 0700: the trees are handed to the build uid
     (1000 in the image, often a real person on the host), who must not reach them from the
     host to edit sources mid-build or swap the ROM before it is hashed."""
-    root = work_root(cfg)
+    root = work_root(ws)
     if create:
         root.mkdir(parents=True, exist_ok=True)
         if root.is_symlink() or not root.is_dir():
             raise FwenvError(f"{root} is not a directory: remove it")
         os.chmod(root, 0o700)
     return root
+
+
+def as_command(spec: ContainerSpec) -> ContainerSpec:
+    """The spec's command run as itself, not as arguments of the image's entry point: a
+    released environment image has one (`docker run IMAGE` starts bin/bash, or what its
+    environment.toml names), which would take `sh -c …` as a script to read."""
+    if spec.entrypoint is not None or not spec.command:
+        return spec
+    return replace(spec, entrypoint=[spec.command[0]], command=list(spec.command[1:]))
 
 
 def run_container(
@@ -117,25 +126,30 @@ def run_container(
     on_line = (lambda ln: runner.console.print(ln, markup=False, highlight=False)) \
         if runner.verbose else None
     try:
-        return engine.run(spec, on_line)
+        return engine.run(as_command(spec), on_line)
     except EngineError as e:
         raise FwenvError(f"{what}: cannot start a container from {spec.image} ({e.reason}): "
                          f"{FIX_IMAGE}") from None
 
 
 def check_image(engine: Engine, runner: Runner, image: str,
-                cfg: Config | None = None) -> dict[str, Any]:
+                ws: Workspace | None = None) -> dict[str, Any]:
     """The image exists and carries the toolchain; returns its id and org.fwenv.* labels."""
     check_image_ref(image)
-    probe = ContainerSpec(image=image, command=["sh", "-c", CHECK_SCRIPT, "check", *TOOLCHAIN],
-                          network="none", user=f"{BUILD_USER}:{BUILD_USER}")
+    probe = as_command(ContainerSpec(image=image, command=["sh", "-c", CHECK_SCRIPT, "check",
+                                                           *TOOLCHAIN],
+                                     network="none", user=f"{BUILD_USER}:{BUILD_USER}"))
     if runner.dry_run:
         engine.run(probe)
         return {"ref": image, "id": None, "labels": {}}
     img = engine.image(image) or pull_missing(runner, engine, image)  # REF@sha256:… is pulled
     if img is None:
         raise FwenvError(f"image {image} not found: {FIX_IMAGE}")
-    code, out = run_container(engine, probe, runner, f"toolchain check of {image}")
+    try:
+        code, out = engine.run(probe)
+    except EngineError as e:  # no sh at all (e.g. an environment without a shell)
+        raise FwenvError(f"image {image} has no coreboot toolchain (it cannot run sh: "
+                         f"{e.reason[:120]}): {FIX_IMAGE}") from None
     if code == MISSING_EXIT:
         names = out.split("missing:", 1)[-1].split() or ["(not reported)"]
         raise FwenvError(f"image {image} has no coreboot toolchain (missing "
@@ -144,16 +158,16 @@ def check_image(engine: Engine, runner: Runner, image: str,
         last = next((ln for ln in reversed(out.splitlines()) if ln.strip()), f"exit {code}")
         raise FwenvError(f"image {image} has no coreboot toolchain (it cannot run sh: "
                          f"{last.strip()[:120]}): {FIX_IMAGE}")
-    return image_provenance(img, cfg)
+    return image_provenance(img, ws)
 
 
-def image_provenance(img: Any, cfg: Config | None = None) -> dict[str, Any]:
+def image_provenance(img: Any, ws: Workspace | None = None) -> dict[str, Any]:
     labels = {k: v for k, v in (img.labels or {}).items() if k.startswith("org.fwenv.")}
 
     def first(*keys: str) -> str | None:
         return next((labels[k] for k in keys if labels.get(k)), None)
 
-    record = _provenance_file(cfg, labels) or _pack_provenance(cfg, img.id)
+    record = _provenance_file(ws, labels) or _pack_provenance(ws, img.id)
     doc = record.pop("doc", {})
     return {
         "ref": next(iter(img.tags), None), "id": img.id,
@@ -169,17 +183,17 @@ def image_provenance(img: Any, cfg: Config | None = None) -> dict[str, Any]:
     }
 
 
-def _provenance_file(cfg: Config | None, labels: dict[str, str]) -> dict[str, Any]:
+def _provenance_file(ws: Workspace | None, labels: dict[str, str]) -> dict[str, Any]:
     """The image's provenance record on disk, if a label names one that exists here (the pack
     provenance, or the rootfs pipeline's packages.json beside its tarball)."""
-    if cfg is None:
+    if ws is None:
         return {}
     names = [labels.get("org.fwenv.provenance", "")]
     tar = labels.get("org.fwenv.tar", "")
     if tar.endswith(".tar"):
         names.append(tar[: -len(".tar")] + ".packages.json")
     for name in filter(None, names):
-        path = (cfg.root / name).resolve()
+        path = (ws.root / name).resolve()
         if path.is_file():
             try:
                 doc = json.loads(path.read_text(encoding="utf-8"))
@@ -190,11 +204,11 @@ def _provenance_file(cfg: Config | None, labels: dict[str, str]) -> dict[str, An
     return {}
 
 
-def _pack_provenance(cfg: Config | None, image_id: str) -> dict[str, Any]:
+def _pack_provenance(ws: Workspace | None, image_id: str) -> dict[str, Any]:
     """The pack provenance of an image env.import loaded (found via output/<name>.image.json)."""
-    if cfg is None:
+    if ws is None:
         return {}
-    for index in sorted(cfg.output_dir.glob("*.image.json")):
+    for index in sorted(ws.output_dir.glob("*.image.json")):
         try:
             entry = json.loads(index.read_text(encoding="utf-8"))
             if entry.get("image_id") != image_id:
@@ -211,13 +225,13 @@ def _pack_provenance(cfg: Config | None, image_id: str) -> dict[str, Any]:
 
 
 @contextmanager
-def work_dir(cfg: Config, runner: Runner, target: Target, uid: int) -> Iterator[Path]:
+def work_dir(ws: Workspace, runner: Runner, target: Target, uid: int) -> Iterator[Path]:
     """A fresh host dir for one build (removed afterwards), writable by the build user, under
     the 0700 work root."""
     if runner.dry_run:
-        yield work_root(cfg) / f"{target.name}-XXXX"
+        yield work_root(ws) / f"{target.name}-XXXX"
         return
-    work = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=private_work_root(cfg)))
+    work = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=private_work_root(ws)))
     try:
         (work / "cfg").mkdir()
         (work / "cfg" / "defconfig").write_text(target.defconfig, encoding="utf-8")
@@ -237,7 +251,7 @@ def work_dir(cfg: Config, runner: Runner, target: Target, uid: int) -> Iterator[
 def run_build(engine: Engine, runner: Runner, b: BuildRun, pristine: Path,
               log_dir: Path) -> None:
     """Run one build; on success b.rom exists and b.rom_sha256 is set."""
-    spec = b.spec(pristine)
+    spec = as_command(b.spec(pristine))
     b.argv = spec.cli()
     if runner.dry_run:
         engine.run(spec)

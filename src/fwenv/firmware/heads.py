@@ -17,14 +17,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, check_image_ref
+from ..config import check_image_ref
 from ..engine import ContainerSpec, Engine, Mount
 from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, script, sha256_file
 from ..plan import Runner, render
-from . import sources
 from .container import BUILD_USER, private_work_root, run_container
 from .targets import Target
+from .workspace import Workspace
 
 HEADS_PATH = "/heads"
 IN_HEADS = "/in/heads"
@@ -40,21 +40,26 @@ def heads_pin(target: Target) -> dict[str, Any]:
     return dict(target.extra["heads"])
 
 
-def checkout_dir(cfg: Config, target: Target) -> Path:
-    return sources.cache_dir(cfg) / "heads" / f"heads-{heads_pin(target)['commit']}"
+def checkout_dir(ws: Workspace, target: Target) -> Path:
+    return ws.cache_dir / "heads" / f"heads-{heads_pin(target)['commit']}"
 
 
-def packages_dir(cfg: Config, target: Target) -> Path:
-    return sources.cache_dir(cfg) / "heads" / "packages" / heads_pin(target).get("arch", "x86")
+def packages_root(ws: Workspace) -> Path:
+    """Heads' download cache, one dir per arch (firmware.fetch fills it)."""
+    return ws.cache_dir / "heads" / "packages"
 
 
-def missing_files(cfg: Config, target: Target) -> list[str]:
+def packages_dir(ws: Workspace, target: Target) -> Path:
+    return packages_root(ws) / heads_pin(target).get("arch", "x86")
+
+
+def missing_files(ws: Workspace, target: Target) -> list[str]:
     """What the cache lacks for `target` (a wrong sha256 counts as missing)."""
     pin = heads_pin(target)
     missing = []
-    if not (checkout_dir(cfg, target) / "Makefile").is_file():
+    if not (checkout_dir(ws, target) / "Makefile").is_file():
         missing.append(f"heads-{pin['commit'][:12]} (git checkout of {pin['url']})")
-    pkgs = packages_dir(cfg, target)
+    pkgs = packages_dir(ws, target)
     for name in target.packages:
         p = pkgs / name
         want = target.extra["package_pins"][name]["sha256"]
@@ -65,17 +70,17 @@ def missing_files(cfg: Config, target: Target) -> list[str]:
     return missing
 
 
-def check_cache(cfg: Config, target: Target) -> None:
-    missing = missing_files(cfg, target)
+def check_cache(ws: Workspace, target: Target) -> None:
+    missing = missing_files(ws, target)
     if missing:
         raise FwenvError(
-            f"Heads cache for {target.name} is incomplete in {sources.cache_dir(cfg) / 'heads'}: "
+            f"Heads cache for {target.name} is incomplete in {ws.cache_dir / 'heads'}: "
             f"missing {', '.join(missing)}: run `invoke firmware.fetch --target {target.name}` "
             "where the network is reachable (the build itself runs offline)"
         )
 
 
-def build_spec(cfg: Config, target: Target, image: str, work: Path, jobs: int,
+def build_spec(ws: Workspace, target: Target, image: str, work: Path, jobs: int,
                cross: str | None) -> ContainerSpec:
     arch = heads_pin(target).get("arch", "x86")
     make = [f"BOARD={target.board}", f"packages={IN_PACKAGES}/{arch}", f"CPUS={jobs}"]
@@ -84,36 +89,36 @@ def build_spec(cfg: Config, target: Target, image: str, work: Path, jobs: int,
     return ContainerSpec(
         image=image,
         command=["sh", "-c", MAKE, "fwenv-heads", *make],
-        mounts=[Mount(str(checkout_dir(cfg, target)), IN_HEADS, read_only=True),
-                Mount(str(packages_dir(cfg, target).parent), IN_PACKAGES, read_only=True),
+        mounts=[Mount(str(checkout_dir(ws, target)), IN_HEADS, read_only=True),
+                Mount(str(packages_dir(ws, target).parent), IN_PACKAGES, read_only=True),
                 Mount(str(work), HEADS_PATH)],
         network="none", user=f"{BUILD_USER}:{BUILD_USER}", workdir=HEADS_PATH,
         env={"TZ": "UTC", "LC_ALL": "C", "LANG": "C", "HOME": "/tmp", "BUILD_TIMELESS": "1",
-             "SOURCE_DATE_EPOCH": str(int(cfg.section("firmware").get("source_date_epoch", 0)))},
+             "SOURCE_DATE_EPOCH": str(ws.source_date_epoch)},
     )
 
 
-def fetch_spec(cfg: Config, target: Target, image: str, work: Path) -> ContainerSpec:
+def fetch_spec(ws: Workspace, target: Target, image: str, work: Path) -> ContainerSpec:
     """Networked: Heads' own `make packages` fills packages/<arch>/ (its sha256 checks apply)."""
     arch = heads_pin(target).get("arch", "x86")
     return ContainerSpec(
         image=image,
         command=["sh", "-c", MAKE, "fwenv-heads",
                  f"BOARD={target.board}", f"packages={IN_PACKAGES}/{arch}", "packages"],
-        mounts=[Mount(str(checkout_dir(cfg, target)), IN_HEADS, read_only=True),
-                Mount(str(packages_dir(cfg, target).parent), IN_PACKAGES),
+        mounts=[Mount(str(checkout_dir(ws, target)), IN_HEADS, read_only=True),
+                Mount(str(packages_dir(ws, target).parent), IN_PACKAGES),
                 Mount(str(work), HEADS_PATH)],
         network="bridge", user=f"{BUILD_USER}:{BUILD_USER}", workdir=HEADS_PATH,
         env={"TZ": "UTC", "LC_ALL": "C", "HOME": "/tmp"},
     )
 
 
-def fetch(cfg: Config, runner: Runner, engine: Engine, target: Target, *,
+def fetch(ws: Workspace, runner: Runner, engine: Engine, target: Target, *,
           image: str) -> dict[str, Any]:
     """Heads checkout at the pinned commit, then its downloads, verified against the pins."""
     check_image_ref(image)
     pin = heads_pin(target)
-    final = checkout_dir(cfg, target)
+    final = checkout_dir(ws, target)
     if not (final / "Makefile").is_file():
         with (atomic_path(final, directory=True) if not runner.dry_run
               else contextlib.nullcontext(final)) as tmp:
@@ -125,9 +130,9 @@ def fetch(cfg: Config, runner: Runner, engine: Engine, target: Target, *,
             if not runner.dry_run and head.strip() != pin["commit"]:
                 raise FwenvError(f"Heads checkout is at {head.strip()[:12]}, "
                                  f"not {pin['commit'][:12]}: delete it and retry")
-    pkgs = packages_dir(cfg, target)
+    pkgs = packages_dir(ws, target)
     with tempfile.TemporaryDirectory(prefix="fwenv-heads-") as d:
-        spec = fetch_spec(cfg, target, image, Path(d))
+        spec = fetch_spec(ws, target, image, Path(d))
         if runner.dry_run:
             engine.run(spec)
         else:
@@ -140,31 +145,31 @@ def fetch(cfg: Config, runner: Runner, engine: Engine, target: Target, *,
                 last = next((ln for ln in reversed(out.splitlines()) if ln.strip()), "")
                 raise FwenvError(f"Heads `make packages` failed (exit {code}): {last[:160]}")
     if not runner.dry_run:
-        check_cache(cfg, target)
+        check_cache(ws, target)
     return {"target": target.name, "heads": str(final), "packages": str(pkgs)}
 
 
-def build(cfg: Config, runner: Runner, engine: Engine, target: Target, *, image: str,
+def build(ws: Workspace, runner: Runner, engine: Engine, target: Target, *, image: str,
           jobs: int = 2) -> dict[str, Any]:
     check_image_ref(image)
-    missing = missing_files(cfg, target)
+    missing = missing_files(ws, target)
     if missing and not runner.dry_run:
-        check_cache(cfg, target)
+        check_cache(ws, target)
     if missing:
         runner.show(f"# cache check: missing {', '.join(missing)} (run firmware.fetch first)")
     cross = None
     if not runner.dry_run:
-        cross = _probe(engine, runner, image)
-    out = cfg.output_dir / "firmware"
-    with tempfile.TemporaryDirectory(prefix="fwenv-heads-", dir=_tmp_root(cfg, runner)) as d:
+        cross = probe(engine, runner, image)
+    out = ws.firmware_dir
+    with tempfile.TemporaryDirectory(prefix="fwenv-heads-", dir=_tmp_root(ws, runner)) as d:
         work = Path(d)
-        spec = build_spec(cfg, target, image, work, jobs,
+        spec = build_spec(ws, target, image, work, jobs,
                           cross or f"<dir of {MUSL_CROSS} if the image has it>/x86_64-linux-musl-")
         if runner.dry_run:
             engine.run(spec)
             runner.show(f"# write {out / target.name}/ (Heads ROMs, hashes.txt, provenance.json)")
             return {"target": target.name, "dry_run": True, "missing": missing}
-        spec = build_spec(cfg, target, image, work, jobs, cross)
+        spec = build_spec(ws, target, image, work, jobs, cross)
         runner.show(render(spec.cli()))
         _writable(work)
         with output_lock(out), runner.step(f"Heads make BOARD={target.board}"):
@@ -181,7 +186,7 @@ def build(cfg: Config, runner: Runner, engine: Engine, target: Target, *, image:
     return {"target": target.name, "output": str(out / target.name)}
 
 
-def _probe(engine: Engine, runner: Runner, image: str) -> str | None:
+def probe(engine: Engine, runner: Runner, image: str) -> str | None:
     """Check Heads' build tools in the image; return CROSS for its musl-cross, if any."""
     if engine.image(image) is None:
         raise FwenvError(f"image {image} not found: build it (invoke env.build) or pass --image")
@@ -204,7 +209,7 @@ def _writable(p: Path) -> None:
         os.chmod(p, 0o777)
 
 
-def _tmp_root(cfg: Config, runner: Runner) -> str | None:
+def _tmp_root(ws: Workspace, runner: Runner) -> str | None:
     if runner.dry_run:
         return None
-    return str(private_work_root(cfg))
+    return str(private_work_root(ws))

@@ -20,6 +20,7 @@ from ..fsutil import atomic_path, output_lock, script
 from ..plan import Runner
 from .container import BUILD_USER, check_image, firmware_dir, run_container
 from .tree import IN_SRC, SOURCE_LIMITS, _nothing, diagnose, tree_work
+from .workspace import Workspace
 
 MATRIX_SCRIPT = script(__package__, "matrix.sh")  # $1 = jobs, then abuild targets
 BOARD_LINE = re.compile(r"^([a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.+-]*|[A-Z0-9_]+)$")
@@ -100,10 +101,11 @@ def matrix(cfg: Config, runner: Runner, engine: Engine, src: Path, boards_file: 
     boards = read_boards(Path(boards_file))
     if jobs < 1 or jobs > 256:
         raise FwenvError(f"--jobs {jobs}: use 1..256")
-    check_image(engine, runner, image, cfg)
-    out = firmware_dir(cfg) / "matrix"
-    lock = output_lock(firmware_dir(cfg)) if not runner.dry_run else _nothing()
-    with lock, tree_work(cfg, runner, "matrix", "") as work:
+    ws = Workspace.from_project(cfg)
+    check_image(engine, runner, image, ws)
+    out = firmware_dir(ws) / "matrix"
+    lock = output_lock(firmware_dir(ws)) if not runner.dry_run else _nothing()
+    with lock, tree_work(ws, runner, "matrix", "") as work:
         spec = ContainerSpec(
             image=image, command=["sh", "-c", MATRIX_SCRIPT, "fwenv-matrix", str(jobs), *boards],
             mounts=[Mount(str(tree), IN_SRC, read_only=True), Mount(str(work / "out"), "/out")],

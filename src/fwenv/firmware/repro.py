@@ -2,7 +2,9 @@
 
 Identical ROM sha256 passes. Otherwise the two ROMs' CBFS entries are extracted (cbfstool from
 the build, inside the image: the host's glibc may be too old for it) and compared; the report
-names the entries that differ and, when diffoscope is on the host, holds its diff of them.
+names the entries that differ and, when diffoscope is on the host, holds its diff of them;
+output/firmware/triage/<target>/ gets diffoscope's HTML and text reports and a one-line summary
+naming the first differing CBFS file (fwenv.firmware.triage).
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
 from ..engine import ContainerSpec, Engine, Mount
 from ..fsutil import script
 from ..plan import Runner, render
 from .container import BuildRun, run_build, run_container, work_dir
+from .triage import rom_triage
+from .workspace import Workspace
 
 OTHER_PATH = "/build/other"
 OTHER_UID = 1001
@@ -33,6 +36,7 @@ class Report:
     differing: list[str] = field(default_factory=list)
     only_in_one: list[str] = field(default_factory=list)
     diffoscope: str = ""
+    triage: str = ""  # the triage dir (fwenv.firmware.triage) when the ROMs differ
 
     @property
     def identical(self) -> bool:
@@ -40,7 +44,8 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"identical": self.identical, "builds": self.builds,
-                "differing_cbfs_entries": self.differing, "only_in_one": self.only_in_one}
+                "differing_cbfs_entries": self.differing, "only_in_one": self.only_in_one,
+                **({"triage": self.triage} if self.triage else {})}
 
     def summary(self) -> str:
         if self.identical:
@@ -49,7 +54,8 @@ class Report:
         extra = f"; only in one build: {', '.join(self.only_in_one)}" if self.only_in_one else ""
         return (f"{self.target} is not reproducible: the ROMs differ "
                 f"({self.builds[0]['sha256'][:12]} vs {self.builds[1]['sha256'][:12]}); "
-                f"differing CBFS entries: {what}{extra}")
+                f"differing CBFS entries: {what}{extra}"
+                + (f"; triage: {self.triage}" if self.triage else ""))
 
     def text(self) -> str:
         lines = [self.summary(), ""]
@@ -60,12 +66,12 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def double_build(cfg: Config, runner: Runner, engine: Engine, first: BuildRun,
+def double_build(ws: Workspace, runner: Runner, engine: Engine, first: BuildRun,
                  pristine: Path, logs: Path) -> Report:
     """Build `first.target` again at OTHER_PATH as OTHER_UID and compare with `first`."""
     report = Report(first.target.name)
     report.builds.append({"src": first.src_path, "uid": first.uid, "sha256": first.rom_sha256})
-    with work_dir(cfg, runner, first.target, OTHER_UID) as work2:
+    with work_dir(ws, runner, first.target, OTHER_UID) as work2:
         second = BuildRun(first.target, first.image, first.jobs, src_path=OTHER_PATH,
                           uid=OTHER_UID, timeless=first.timeless,
                           source_date_epoch=first.source_date_epoch, work=work2)
@@ -73,11 +79,13 @@ def double_build(cfg: Config, runner: Runner, engine: Engine, first: BuildRun,
         report.builds.append({"src": second.src_path, "uid": second.uid,
                               "sha256": second.rom_sha256})
         if not runner.dry_run and not report.identical:
-            compare_cbfs(engine, runner, first, second, report)
+            triage = ws.firmware_dir / "triage" / first.target.name
+            compare_cbfs(engine, runner, first, second, report, triage)
     return report
 
 
-def compare_cbfs(engine: Engine, runner: Runner, a: BuildRun, b: BuildRun, report: Report) -> None:
+def compare_cbfs(engine: Engine, runner: Runner, a: BuildRun, b: BuildRun, report: Report,
+                 triage: Path | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="fwenv-cbfs-") as d:
         out = Path(d)
         os.chmod(out, 0o777)
@@ -98,6 +106,10 @@ def compare_cbfs(engine: Engine, runner: Runner, a: BuildRun, b: BuildRun, repor
                     report.differing.append(n)
         if report.differing and shutil.which("diffoscope"):
             report.diffoscope = _diffoscope(out, report.differing)
+        if triage is not None:
+            with runner.step(f"triage: diffoscope report in {triage}"):
+                report.triage = str(rom_triage(triage, report.target, out, report.differing,
+                                               (a.rom, b.rom))[0])
 
 
 def _entries(listing: Path) -> list[str]:

@@ -20,11 +20,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Config
 from ..errors import FwenvError
 from ..fsutil import atomic_path, sha256_file
 from ..plan import Runner
 from .targets import Source
+from .workspace import Workspace
 
 FETCH_FIX = "run `invoke firmware.fetch --target T` where the network is reachable"
 
@@ -36,15 +36,10 @@ class PinnedFile:
     sha256: str
 
 
-def cache_dir(cfg: Config) -> Path:
-    return (cfg.root / str(cfg.section("firmware").get("cache_dir", "cache"))).resolve()
-
-
-def search_dirs(cfg: Config) -> list[Path]:
-    env = os.environ.get("FWENV_FIRMWARE_CACHE_SEARCH")
-    extra = env.split(":") if env is not None else cfg.section("firmware").get(
-        "cache_search", ["../shared/cache"])
-    return [cache_dir(cfg) / "downloads", *((cfg.root / d).resolve() for d in extra if d)]
+def search_dirs(ws: Workspace) -> list[Path]:
+    """Where a pinned file is looked for: the cache's downloads/ (new downloads go there), then
+    the read-only cache dirs."""
+    return [ws.cache_dir / "downloads", *ws.search]
 
 
 def pool_url(mirror: str, package: str, name: str) -> str:
@@ -121,10 +116,10 @@ def download(
 
 
 def ensure_files(
-    cfg: Config, runner: Runner, src: Source, *, fetch: bool = True
+    ws: Workspace, runner: Runner, src: Source, *, fetch: bool = True
 ) -> dict[str, Path]:
     """Each pinned file of `src`: from a cache dir, else downloaded (when `fetch`)."""
-    dirs = search_dirs(cfg)
+    dirs = search_dirs(ws)
     found: dict[str, Path] = {}
     for pf in source_files(src):
         path = find_cached(pf, dirs)
@@ -148,21 +143,21 @@ def _check_dsc(dsc: Path, src: Source) -> None:
                          "fix orig_sha256 in the target data")
 
 
-def tree_dir(cfg: Config, src: Source) -> Path:
+def tree_dir(ws: Workspace, src: Source) -> Path:
     if src.kind == "git":
-        return cache_dir(cfg) / "coreboot" / "git" / src.get("commit")
+        return ws.cache_dir / "coreboot" / "git" / src.get("commit")
     sha = src.get("orig_sha256") or src.get("sha256")
-    return cache_dir(cfg) / "coreboot" / "tree" / f"{src.key}-{sha[:12]}" / src.get("topdir")
+    return ws.cache_dir / "coreboot" / "tree" / f"{src.key}-{sha[:12]}" / src.get("topdir")
 
 
-def ensure_tree(cfg: Config, runner: Runner, src: Source, *, fetch: bool = True) -> Path:
+def ensure_tree(ws: Workspace, runner: Runner, src: Source, *, fetch: bool = True) -> Path:
     """The source tree, extracted (or checked out) once into the cache; returns its path."""
-    final = tree_dir(cfg, src)
+    final = tree_dir(ws, src)
     if src.kind == "git":
         return _ensure_git(runner, src, final, fetch)
     if final.is_dir():
         return final
-    files = ensure_files(cfg, runner, src, fetch=fetch)
+    files = ensure_files(ws, runner, src, fetch=fetch)
     archive = files[src.get("orig") or source_files(src)[0].name]
     top = src.get("topdir")
     with runner.step(f"extract {archive.name}"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..engine import Engine
-from ..guix.rootfs import ImageResult, RootfsRecipe, build_image, recipe_from_toml
+from ..guix.rootfs import ImageResult, RootfsOptions, RootfsRecipe, build_image, recipe_from_toml
 from ..plan import Runner
 
 RECIPE = Path("containers/toolchain-debian/recipe.toml")
@@ -19,6 +19,8 @@ RECIPE = Path("containers/toolchain-debian/recipe.toml")
 
 def recipe(cfg: Config, suite: str | None = None, mirror: str | None = None,
            snapshot: str | None = None) -> RootfsRecipe:
+    """The stand-in's recipe, resolved from the project ([tool.fwenv.firmware] standin_*, the
+    builder's mirror and snapshot) with the task's options on top."""
     fw = cfg.section("firmware")
     return recipe_from_toml(
         cfg.root / str(fw.get("standin_recipe", RECIPE)),
@@ -33,4 +35,5 @@ def build_standin(cfg: Config, runner: Runner, engine: Engine, *, suite: str | N
                   mirror: str | None = None, snapshot: str | None = None,
                   force: bool = False) -> ImageResult:
     r = recipe(cfg, suite, mirror, snapshot)
-    return build_image(r, cfg, runner, engine, tag=r.suite, force=force)
+    return build_image(r, RootfsOptions.from_project(cfg), runner, engine, tag=r.suite,
+                       force=force)

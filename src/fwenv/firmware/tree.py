@@ -9,12 +9,10 @@ provenance naming the tree by its git commit, or by a content hash when it is no
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,35 +26,24 @@ from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock, script, sha256_file, write_text_atomic
 from ..plan import Runner, render
 from . import boot as bootmod
+from . import ccache as ccachemod
+from . import heads_tree
 from .container import (
     BUILD_USER,
-    CHECK_SCRIPT,
     ROM,
     check_image,
     firmware_dir,
     private_work_root,
     run_container,
 )
+from .srctree import TreeOptions, tree_identity
+from .workspace import Workspace
 
 BUILD_TREE_SCRIPT = script(__package__, "build-tree.sh")  # $1 = obj dir; paths: /in/src, /in/cfg
 IN_SRC, IN_CFG, OBJ = "/in/src", "/in/cfg", "/out/build"
 OTHER_OBJ, OTHER_UID = "/build/other/obj", 1001  # the --check rebuild
 BOARD_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.+-]*$")
 QEMU_MACHINES = {"emulation/qemu-i440fx": "pc", "emulation/qemu-q35": "q35"}
-CCACHE_VOLUME = "fwenv-ccache"
-
-
-@dataclass(frozen=True)
-class TreeOptions:
-    """How to build a board of a user's tree (see `invoke firmware.build --help`)."""
-
-    image: str
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    config: str = ""  # a defconfig (savedefconfig output or fragment); default: the board's
-    check: bool = False  # build twice (other obj path, uid), require identical ROMs
-    boot: bool = False  # boot-check the ROM in QEMU (emulation boards)
-    ccache: bool = False  # keep compiler output in a named volume (never with --check)
-    timeout: float = 120
 
 
 def check_tree(src: Path, board: str) -> Path:
@@ -94,36 +81,6 @@ def _symbols(path: Path, prefix: str) -> list[str]:
         return []
     return re.findall(rf"^config\s+({prefix}[A-Z0-9_]+)\s*$", path.read_text(errors="replace"),
                       re.MULTILINE)
-
-
-def tree_identity(tree: Path) -> dict[str, Any]:
-    """The tree's git commit (and whether it has local changes), or a content hash of every
-    file (path, mode, bytes) when it is not a git checkout."""
-    if (tree / ".git").exists() and shutil.which("git"):
-        git = ["git", "-c", f"safe.directory={tree}", "-C", str(tree)]
-        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
-        if head.returncode == 0:
-            dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True).stdout.strip()
-            return {"kind": "git", "commit": head.stdout.strip(), "dirty": bool(dirty)}
-    return {"kind": "content", "sha256": content_hash(tree)}
-
-
-def content_hash(tree: Path) -> str:
-    """sha256 over every entry's relative path, type/mode and content, in sorted order."""
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(tree):
-        dirnames.sort()
-        for name in sorted(filenames + [d for d in dirnames if os.path.islink(
-                os.path.join(dirpath, d))]):
-            p = Path(dirpath) / name
-            rel = p.relative_to(tree).as_posix()
-            st = p.lstat()
-            if p.is_symlink():
-                h.update(f"L {rel} {os.readlink(p)}\n".encode())
-            else:
-                h.update(f"F {rel} {st.st_mode & 0o777:o} {sha256_file(p)}\n".encode())
-    return h.hexdigest()
 
 
 # What a failed build's log says about the cause: a source limit (the tree lacks a blob or
@@ -167,7 +124,7 @@ class TreeBuild:
     jobs: int
     obj: str = OBJ
     uid: int = BUILD_USER
-    ccache: bool = False
+    ccache: Mount | None = None  # the compiler cache volume (--ccache)
     log: str = ""
     argv: list[str] = field(default_factory=list)
 
@@ -178,15 +135,14 @@ class TreeBuild:
     def env(self) -> dict[str, str]:
         env = {"SOURCE_DATE_EPOCH": "0", "TZ": "UTC", "LC_ALL": "C", "LANG": "C",
                "HOME": "/tmp", "BUILD_TIMELESS": "1"}
-        if self.ccache:
-            env["CCACHE_DIR"] = "/ccache"
-        return env
+        return {**env, **(ccachemod.env() if self.ccache else {})}
 
     def make_args(self) -> list[str]:
-        return [f"-j{self.jobs}", "BUILD_TIMELESS=1", *(["CONFIG_CCACHE=y"] if self.ccache else [])]
+        return [f"-j{self.jobs}", "BUILD_TIMELESS=1",
+                *(ccachemod.make_args() if self.ccache else [])]
 
     def spec(self) -> ContainerSpec:
-        cache = [Mount(CCACHE_VOLUME, "/ccache", kind="volume")] if self.ccache else []
+        cache = [self.ccache] if self.ccache else []
         return ContainerSpec(
             image=self.image,
             command=["sh", "-c", BUILD_TREE_SCRIPT, "fwenv-build-tree", self.obj,
@@ -223,13 +179,13 @@ class TreeBuild:
 
 
 @contextmanager
-def tree_work(cfg: Config, runner: Runner, board: str, defconfig: str) -> Iterator[Path]:
+def tree_work(ws: Workspace, runner: Runner, board: str, defconfig: str) -> Iterator[Path]:
     """A fresh work dir under the 0700 work root: cfg/defconfig and out/ for the build user."""
     if runner.dry_run:
-        yield private_work_root(cfg, create=False) / f"{board.replace('/', '-')}-XXXX"
+        yield private_work_root(ws, create=False) / f"{board.replace('/', '-')}-XXXX"
         return
     work = Path(tempfile.mkdtemp(prefix=f"{board.replace('/', '-')}-",
-                                 dir=private_work_root(cfg)))
+                                 dir=private_work_root(ws)))
     try:
         os.chmod(work, 0o755)
         (work / "cfg").mkdir(mode=0o755)
@@ -248,12 +204,14 @@ def tree_work(cfg: Config, runner: Runner, board: str, defconfig: str) -> Iterat
 def build_tree(cfg: Config, runner: Runner, engine: Engine, src: Path, board: str,
                **options: Any) -> dict[str, Any]:
     """`invoke firmware.build --src DIR --board VENDOR/MODEL`; `options` are TreeOptions'."""
-    opts = TreeOptions(**options)
+    opts, ws = TreeOptions(**options), Workspace.from_project(cfg)
     if opts.jobs < 1 or opts.jobs > 256:
         raise FwenvError(f"--jobs {opts.jobs}: use 1..256")
     if opts.ccache and opts.check:
         raise FwenvError("--ccache and --check: the double build never uses a compiler cache; "
                          "drop --ccache")
+    if heads_tree.is_heads(src):
+        return heads_tree.build(ws, runner, engine, src, board, opts)
     machine = QEMU_MACHINES.get(board, "")
     if opts.boot and not machine:
         raise FwenvError(f"{board} does not boot in QEMU: drop --boot (emulation boards: "
@@ -267,24 +225,23 @@ def build_tree(cfg: Config, runner: Runner, engine: Engine, src: Path, board: st
         defconfig = cfile.read_text(encoding="utf-8", errors="replace")
     else:
         defconfig = board_defconfig(tree, board)
-    img = check_image(engine, runner, opts.image, cfg)
-    if opts.ccache and not runner.dry_run:
-        _check_ccache(engine, runner, opts.image)
+    img = check_image(engine, runner, opts.image, ws)
+    if opts.ccache:
+        ccachemod.prepare(ws, runner, engine, opts.image)
     ident = tree_identity(tree) if not runner.dry_run else {"kind": "(dry run)"}
-    out = firmware_dir(cfg)
+    out = firmware_dir(ws)
     final = out / board
     lock = output_lock(out) if not runner.dry_run else _nothing()
-    if opts.ccache and not runner.dry_run:
-        engine.ensure_volume(CCACHE_VOLUME, {"org.fwenv.ccache": "1"})
-    with lock, tree_work(cfg, runner, board, defconfig) as work:
-        b = TreeBuild(opts.image, tree, work, opts.jobs, ccache=opts.ccache)
+    with lock, tree_work(ws, runner, board, defconfig) as work:
+        b = TreeBuild(opts.image, tree, work, opts.jobs,
+                      ccache=ccachemod.mount(ws) if opts.ccache else None)
         fail_log = final.parent / f"{final.name}.build.log"
         sha = b.run(engine, runner, board, fail_log)
         fail_log.unlink(missing_ok=True)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"ccache": ccachemod.stats(b.log)} if opts.ccache else {}
         files: dict[str, str] = {}
         if opts.check:
-            extra["reproducibility"] = _double(cfg, runner, engine, b, board, defconfig, sha,
+            extra["reproducibility"] = _double(ws, runner, engine, b, board, defconfig, sha,
                                                fail_log)
         if opts.boot:
             res = bootmod.boot_rom(runner, b.rom, machine, opts.timeout)
@@ -303,7 +260,8 @@ def build_tree(cfg: Config, runner: Runner, engine: Engine, src: Path, board: st
             "environment_image": img,
             "container": {"network": "none", "user": f"{b.uid}:{b.uid}", "src": IN_SRC,
                           "src_read_only": True, "obj": b.obj, "env": b.env(),
-                          "ccache": opts.ccache, "docker_run": b.argv},
+                          "ccache": ws.ccache_volume if opts.ccache else None,
+                          "docker_run": b.argv},
             **extra,
         }
         _collect(final, b, doc, files)
@@ -322,7 +280,7 @@ def menuconfig(cfg: Config, runner: Runner, src: Path, board: str, config: Path,
     config = Path(config)
     start = config.read_text(encoding="utf-8", errors="replace") if config.is_file() \
         else board_defconfig(tree, board)
-    with tree_work(cfg, runner, board, start) as work:
+    with tree_work(Workspace.from_project(cfg), runner, board, start) as work:
         argv = ["docker", "run", "--rm", "-it", "--network=none",
                 "--user", f"{BUILD_USER}:{BUILD_USER}", "-e", "HOME=/tmp", "-e", "LC_ALL=C",
                 "-e", f"TERM={os.environ.get('TERM', 'xterm')}",
@@ -343,19 +301,10 @@ def menuconfig(cfg: Config, runner: Runner, src: Path, board: str, config: Path,
     return {"board": board, "config": str(config)}
 
 
-def _check_ccache(engine: Engine, runner: Runner, image: str) -> None:
-    probe = ContainerSpec(image=image, command=["sh", "-c", CHECK_SCRIPT, "check", "ccache"],
-                          network="none", user=f"{BUILD_USER}:{BUILD_USER}")
-    code, _ = run_container(engine, probe, runner, f"ccache check of {image}")
-    if code != 0:
-        raise FwenvError(f"--ccache: image {image} has no ccache: drop --ccache or use the "
-                         "environment image (it carries ccache)")
-
-
-def _double(cfg: Config, runner: Runner, engine: Engine, first: TreeBuild, board: str,
+def _double(ws: Workspace, runner: Runner, engine: Engine, first: TreeBuild, board: str,
             defconfig: str, sha: str, fail_log: Path) -> dict[str, Any]:
     """Build again at another obj path as another uid; the ROMs must be identical."""
-    with tree_work(cfg, runner, board, defconfig) as work:
+    with tree_work(ws, runner, board, defconfig) as work:
         if not runner.dry_run:
             try:
                 os.chown(work / "out", OTHER_UID, OTHER_UID)

@@ -24,7 +24,15 @@ from ..fsutil import atomic_path, sha256_file
 from ..plan import Runner
 from ..sigcheck import gpg_verify
 from .daemon import daemon_spec
-from .rootfs import ImageResult, RootfsRecipe, build_image, chroot, recipe_from_toml
+from .rootfs import (
+    ImageResult,
+    RootfsOptions,
+    RootfsRecipe,
+    build_image,
+    chroot,
+    recipe_from_toml,
+)
+from .unshare import BOOTSTRAP, make_tar
 
 RECIPES = ("debian", "binary")
 BUILD_USERS = 10
@@ -54,8 +62,8 @@ class BinaryPin:
     signing_key: str  # GPG fingerprint of the release signer ("" = sha256 only)
 
 
-def binary_pin(cfg: Config) -> BinaryPin:
-    s = cfg.section("builder.binary")
+def binary_pin(s: dict[str, Any]) -> BinaryPin:
+    """[tool.fwenv.builder.binary]: the pinned Guix binary tarball."""
     version = str(s.get("version", "1.4.0"))
     return BinaryPin(
         version=version,
@@ -65,14 +73,12 @@ def binary_pin(cfg: Config) -> BinaryPin:
     )
 
 
-def builder_recipe(cfg: Config, recipe: str, *, suite: str | None, mirror: str, snapshot: str,
-                   extra: tuple[tuple[str, str], ...] = (),
+def builder_recipe(opts: BuilderOptions, extra: tuple[tuple[str, str], ...] = (),
                    labels: tuple[tuple[str, str], ...] = ()) -> RootfsRecipe:
     return recipe_from_toml(
-        cfg.root / RECIPE_DIR / f"guix-{recipe}" / "recipe.toml", name=cfg.builder_image,
-        suite=suite, mirror=mirror, snapshot=snapshot, pre_install=GUIX_ACCOUNTS,
-        source_date_epoch=int(cfg.get("builder.source_date_epoch", 0)), extra=extra,
-        labels=labels,
+        opts.root / RECIPE_DIR / f"guix-{opts.recipe}" / "recipe.toml", name=opts.name,
+        suite=opts.suite, mirror=opts.mirror, snapshot=opts.snapshot, pre_install=GUIX_ACCOUNTS,
+        source_date_epoch=opts.source_date_epoch, extra=extra, labels=labels,
     )
 
 
@@ -84,9 +90,15 @@ class BuilderOptions:
     suite: str | None
     mirror: str
     snapshot: str
+    root: Path  # the project: containers/guix-<recipe>/recipe.toml
+    rootfs: RootfsOptions
+    name: str = "guix-pack-builder"  # the image repository ([tool.fwenv] builder_image)
+    source_date_epoch: int = 0
+    binary: BinaryPin | None = None  # the binary recipe's pin ([tool.fwenv.builder.binary])
     tag: str | None = None
     force: bool = False
     cache_dir: Path | None = None  # the binary recipe's download cache (default cache/)
+    unprivileged: bool = False  # mmdebstrap --mode=unshare (fwenv.guix.unshare), no root
 
     @classmethod
     def from_project(cls, cfg: Config, **overrides: Any) -> BuilderOptions:
@@ -100,25 +112,36 @@ class BuilderOptions:
         snapshot = given.pop("snapshot", str(b.get("snapshot", "")))
         suite = given.pop("suite", "") or (
             str(b["suite"]) if recipe == "debian" and "suite" in b else None)
-        return cls(recipe=recipe, suite=suite, mirror=mirror, snapshot=snapshot, **given)
+        return cls(recipe=recipe, suite=suite, mirror=mirror, snapshot=snapshot, root=cfg.root,
+                   rootfs=RootfsOptions.from_project(cfg), name=cfg.builder_image,
+                   source_date_epoch=int(b.get("source_date_epoch", 0)),
+                   binary=binary_pin(cfg.section("builder.binary")),
+                   **{"cache_dir": cfg.root / "cache", **given})
 
 
 def build_builder(cfg: Config, runner: Runner, engine: Engine,
                   opts: BuilderOptions | None = None, **overrides: Any) -> ImageResult:
     """Build (or reuse, when its inputs are unchanged) the builder image. Without `opts`,
     BuilderOptions.from_project(cfg, **overrides)."""
-    opts = opts or BuilderOptions.from_project(cfg, **overrides)
-    recipe, suite, mirror, snapshot = opts.recipe, opts.suite, opts.mirror, opts.snapshot
-    tag, force, cache_dir = opts.tag, opts.force, opts.cache_dir
-    if recipe == "debian":
-        r = builder_recipe(cfg, recipe, suite=suite, mirror=mirror, snapshot=snapshot)
-        return build_image(r, cfg, runner, engine, tag=tag, force=force)
-    pin = binary_pin(cfg)
-    r = builder_recipe(cfg, recipe, suite=suite, mirror=mirror, snapshot=snapshot,
-                       extra=(("binary_url", pin.url), ("binary_sha256", pin.sha256)),
+    return build_builder_image(opts or BuilderOptions.from_project(cfg, **overrides), runner,
+                               engine)
+
+
+def build_builder_image(opts: BuilderOptions, runner: Runner, engine: Engine) -> ImageResult:
+    """The builder image `opts` describe, built (or reused)."""
+    tag, force = opts.tag, opts.force
+    if opts.recipe == "debian":
+        r = builder_recipe(opts, extra=(BOOTSTRAP,) if opts.unprivileged else ())
+        return build_image(r, opts.rootfs, runner, engine, tag=tag, force=force,
+                           unshare=make_tar if opts.unprivileged else None)
+    if opts.unprivileged:
+        raise FwenvError("--unprivileged builds the debian recipe only (the binary recipe "
+                         "unpacks and authorizes as root): use --recipe debian")
+    pin = opts.binary or binary_pin({})
+    r = builder_recipe(opts, extra=(("binary_url", pin.url), ("binary_sha256", pin.sha256)),
                        labels=(("org.fwenv.guix-binary-sha256", pin.sha256),))
     r.validate()
-    cache = cache_dir or cfg.root / "cache"
+    cache = opts.cache_dir or opts.root / "cache"
     tarball = fetch_verified(pin, cache, runner)  # before debootstrap: fail fast on a bad pin
 
     def unpack(rootfs: Path, run: Runner) -> None:
@@ -133,7 +156,7 @@ def build_builder(cfg: Config, runner: Runner, engine: Engine,
                            f"--authorize < /var/guix/profiles/per-user/root/current-guix/share/guix/{key}"),
                     what=f"authorize {key}")
 
-    return build_image(r, cfg, runner, engine, tag=tag or pin.version, force=force,
+    return build_image(r, opts.rootfs, runner, engine, tag=tag or pin.version, force=force,
                        install_hook=unpack)
 
 
@@ -202,7 +225,7 @@ def check_tarball_signature(tarball: Path, sig: Path, keyfile: Path, fingerprint
                          f"(the pinned signer is {fingerprint})")
 
 
-def builder_ref(cfg: Config, engine: Engine, image: str | None = None) -> str:
+def builder_ref(name: str, engine: Engine, image: str | None = None) -> str:
     """The builder image to use: the given one, else the newest fwenv-built builder."""
     if image:
         return image
@@ -210,21 +233,23 @@ def builder_ref(cfg: Config, engine: Engine, image: str | None = None) -> str:
         engine.images_labelled("org.fwenv.recipe", "binary")
     for img in found:
         for t in img.tags:
-            if t.startswith(cfg.builder_image + ":"):
+            if t.startswith(name + ":"):
                 return str(t)
-    raise FwenvError(f"no {cfg.builder_image} image found: run invoke guix.base first")
+    raise FwenvError(f"no {name} image found: run invoke guix.base first")
 
 
-def default_builder(cfg: Config, runner: Runner, engine: Engine) -> str:
-    """The newest fwenv-built builder; in a dry run, its name pattern."""
-    return f"{cfg.builder_image}:<version>" if runner.dry_run else builder_ref(cfg, engine)
+def default_builder(name: str, runner: Runner, engine: Engine) -> str:
+    """The newest fwenv-built builder of the repository `name` ([tool.fwenv] builder_image);
+    in a dry run, its name pattern."""
+    return f"{name}:<version>" if runner.dry_run else builder_ref(name, engine)
 
 
 def builder_shell(cfg: Config, runner: Runner, engine: Engine, image: str | None = None,
                   mode: str = "unprivileged", network: str = "none") -> int:
     """`invoke guix.shell`: an interactive shell in a builder container with guix-daemon up
     (the daemon in the background, then a login shell); its exit code."""
-    spec = daemon_spec(image or default_builder(cfg, runner, engine), mode, network=network)
+    spec = daemon_spec(image or default_builder(cfg.builder_image, runner, engine), mode,
+                       network=network)
     spec.entrypoint = ["sh", "-c", '"$@" >/var/log/guix-daemon.log 2>&1 & exec bash -l', "sh"]
     argv = spec.cli()
     argv.insert(2, "-it")

@@ -23,6 +23,7 @@ IN_MANIFEST = "/fwenv/manifest"
 IN_CHANNELS = "/fwenv/channels"
 IN_LOAD = "/fwenv/load-path"
 IN_OUT = "/fwenv/out"
+IN_KEY = "/fwenv/authorize.pub"  # --authorize: the substitute server's public key
 IN_HOST = "/fwenv/host"  # inputs as mounted; staged to IN_MANIFEST etc. for the client user
 
 
@@ -45,9 +46,15 @@ class PackOptions:
     entry_point: str | None = "bin/bash"
     name: str | None = None  # default: coreboot-build-env-<format>
     ephemeral: bool = False
+    store: str | None = None  # store volume name (default fwenv-guix-store-<builder id>)
+    authorize: Path | None = None  # a substitute server's public key, authorized before packing
     force: bool = False
     daemon_mode: str = "unprivileged"
     recipe: str | None = None  # builder recipe, recorded
+    # Where, not what: not recorded. Paths are recorded relative to root; the pack lands in
+    # output_dir.
+    root: Path = Path(".")
+    output_dir: Path = Path("output")
 
     def pack_name(self) -> str:
         return self.name or f"coreboot-build-env-{self.format}"
@@ -57,14 +64,15 @@ class PackOptions:
         """The options for `cfg`'s project, with task options (None: not given) on top.
 
         Defaults: guix/manifest.scm pinned by guix/channels.scm (none with
-        time_machine=False), the environment's own shape (guix/environment.toml) when the
-        default manifest is packed, the daemon mode and recipe from [tool.fwenv.builder].
+        time_machine=False), the environment's own shape (the environment.toml beside the
+        manifest: guix/environment.toml for the default one), the daemon mode and recipe from
+        [tool.fwenv.builder].
         `substitute_urls` may be one space-separated string.
         """
         given = {k: v for k, v in overrides.items() if v is not None}
         root = cfg.root
         manifest = Path(given.pop("manifest", root / "guix" / "manifest.scm"))
-        shape = environment_shape(root) if manifest == root / "guix" / "manifest.scm" else {}
+        shape = environment_shape(root, manifest)
         time_machine = bool(given.pop("time_machine", True))
         channels = given.pop("channels", None if not time_machine else
                              root / "guix" / "channels.scm")
@@ -79,16 +87,18 @@ class PackOptions:
             "entry_point": shape.get("entry_point", "bin/bash"),
             "daemon_mode": str(cfg.get("builder.daemon_mode", "unprivileged")),
             "recipe": cfg.get("builder.recipe"),
+            "root": root, "output_dir": cfg.output_dir,
         }
         for key, value in given.items():
             values[key] = tuple(value) if isinstance(value, list) else value
         return cls(**values)
 
 
-def environment_shape(root: Path) -> dict[str, Any]:
-    """guix/environment.toml [pack]: the symlinks, load path and entry point of the real
-    environment (paths made absolute under `root`)."""
-    path = root / "guix" / "environment.toml"
+def environment_shape(root: Path, manifest: Path | None = None) -> dict[str, Any]:
+    """[pack] of the environment.toml beside `manifest` (default guix/manifest.scm, so
+    guix/environment.toml): the symlinks, load path and entry point of that environment, so
+    that `docker run IMAGE` runs what it provides (load path made absolute under `root`)."""
+    path = Path(manifest or root / "guix" / "manifest.scm").parent / "environment.toml"
     if not path.is_file():
         return {}
     shape = dict(load_toml(path).get("pack", {}))
@@ -109,6 +119,11 @@ def check_options(opts: PackOptions) -> None:
     for url in opts.substitute_urls:
         if urlparse(url).scheme not in ("http", "https"):
             raise FwenvError(f"substitute URL {url!r} is not http(s): fix --substitute-urls")
+    if opts.authorize is not None and not Path(opts.authorize).is_file():
+        raise FwenvError(f"signing key {opts.authorize} not found: pass --authorize with the "
+                         "server's key (cache.serve writes output/cache/signing-key.pub)")
+    if opts.store is not None:
+        check_pack_name(opts.store)
     if "--bootstrap" in opts.guix_options and opts.compressor != "xz":
         # guix pack --bootstrap ignores -C and always compresses with xz
         raise FwenvError(f"--guix-option=--bootstrap always writes xz, not {opts.compressor}: "
@@ -165,6 +180,8 @@ def pack_mounts(opts: PackOptions, out_dir: Path | None, volume: str | None) -> 
                        read_only=True))
     m += [Mount(str(Path(d).resolve()), f"{IN_HOST}/load-path/{i}", read_only=True)
           for i, d in enumerate(opts.load_path)]
+    if opts.authorize is not None:
+        m.append(Mount(str(Path(opts.authorize).resolve()), IN_KEY, read_only=True))
     if out_dir is not None:
         m.append(Mount(str(out_dir), IN_OUT))
     if volume:
@@ -173,8 +190,18 @@ def pack_mounts(opts: PackOptions, out_dir: Path | None, volume: str | None) -> 
     return m
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def pack_network(opts: PackOptions) -> str:
-    return "bridge" if (opts.time_machine or opts.substitutes) else "none"
+    """none when nothing is downloaded; host when every substitute server is on this machine's
+    loopback (a cache.serve; only the host's network namespace reaches it); else bridge."""
+    if not (opts.time_machine or opts.substitutes):
+        return "none"
+    if (opts.substitutes and opts.substitute_urls and not opts.time_machine
+            and all(urlparse(u).hostname in LOOPBACK for u in opts.substitute_urls)):
+        return "host"
+    return "bridge"
 
 
 def _reachable(url: str, timeout: float = 3.0) -> bool:

@@ -5,8 +5,10 @@ the manifest's and channels' directories and each `--load-path` dir read-only at
 paths, and a work dir (a temp dir inside output/) at /fwenv/out. The Guix store lives in
 a named volume (`fwenv-guix-store-<builder id>`, with `-var` for /var/guix) unless
 `ephemeral`; Guix addresses outputs by their inputs, so the pack is bit-identical either way.
-Network: none when the run needs neither substitutes nor time-machine, else the default
-bridge (downloads only; builds stay in the daemon's sandbox).
+Network: none when the run needs neither substitutes nor time-machine, host when every
+substitute server is on loopback (a local cache.serve), else the default bridge (downloads
+only; builds stay in the daemon's sandbox). With --substitute-urls, fwenv.guix.substitutes
+authorizes --authorize's key and refuses an untrusted server before anything is built.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,7 @@ from .provenance import (
     parse_channels,
 )
 from .record import Packed, pack_inputs, pack_record, shown_path
+from .substitutes import plan_substitutes
 
 STORE_LABEL = "org.fwenv.role"
 STORE_ROLE = "guix-store"
@@ -74,11 +78,13 @@ class PackResult:
     store_path: str
     skipped: bool
     record: dict[str, Any] = field(default_factory=dict)
+    substitutes: dict[str, Any] | None = None  # the daemon's plan, with --substitute-urls
 
     def summary(self) -> dict[str, Any]:
         return {"tarball": str(self.tarball), "provenance": str(self.provenance),
                 "sha256": self.sha256, "derivation": self.derivation,
-                "store_path": self.store_path, "skipped": self.skipped}
+                "store_path": self.store_path, "skipped": self.skipped,
+                **({"substitutes": self.substitutes} if self.substitutes else {})}
 
 
 def store_volume(builder_digest: str) -> str:
@@ -186,7 +192,7 @@ def _guix_version(session: GuixSession) -> str:
     return first.split()[-1]
 
 
-def pack_derivation(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
+def pack_derivation(runner: Runner, engine: Engine, builder_image: str,
                     opts: PackOptions) -> str | None:
     """The pack's derivation path (`guix pack -d`), in a fresh ephemeral container.
 
@@ -194,7 +200,7 @@ def pack_derivation(cfg: Config, runner: Runner, engine: Engine, builder_image: 
     Offline, this needs --no-time-machine (time-machine must fetch the pinned Guix).
     """
     check_options(opts)
-    shown = shown_path(cfg, Path(opts.channels)) if opts.channels else ""
+    shown = shown_path(opts.root, Path(opts.channels)) if opts.channels else ""
     channels = parse_channels(Path(opts.channels), shown) if opts.channels else []
     argv = guix_argv(opts, derivation_only=True)
     spec = daemon_spec(builder_image, opts.daemon_mode, mounts=pack_mounts(opts, None, None),
@@ -209,31 +215,31 @@ def pack_derivation(cfg: Config, runner: Runner, engine: Engine, builder_image: 
     with runner.step("guix pack -d (derivation)"), guix_session(engine, runner, spec) as s:
         stage_inputs(s)
         check_channels_syntax(s, opts, shown)
-        drv = _run_guix(s, argv, opts, shown_path(cfg, Path(opts.manifest)), runner)
+        drv = _run_guix(s, argv, opts, shown_path(opts.root, Path(opts.manifest)), runner)
     if not drv.endswith(".drv"):
         raise FwenvError(f"guix pack -d printed {drv!r}, not a derivation")
     return drv
 
 
-def build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
+def build_pack(runner: Runner, engine: Engine, builder_image: str,
                opts: PackOptions) -> PackResult:
-    """Build the pack into cfg.output_dir, atomically, with provenance; skip if up to date.
+    """Build the pack into opts.output_dir, atomically, with provenance; skip if up to date.
 
     Holds the output dir's lock: a concurrent env.import or second pack fails at once."""
     check_options(opts)
     if runner.dry_run:
-        return _build_pack(cfg, runner, engine, builder_image, opts)
-    with output_lock(cfg.output_dir):
-        return _build_pack(cfg, runner, engine, builder_image, opts)
+        return _build_pack(runner, engine, builder_image, opts)
+    with output_lock(opts.output_dir):
+        return _build_pack(runner, engine, builder_image, opts)
 
 
-def _build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
+def _build_pack(runner: Runner, engine: Engine, builder_image: str,
                 opts: PackOptions) -> PackResult:
-    out = cfg.output_dir
+    out = opts.output_dir
     name = opts.pack_name()
     tarball = out / (name + COMPRESSORS[opts.compressor])
     prov = out / f"{name}.provenance.json"
-    shown_ch = shown_path(cfg, Path(opts.channels)) if opts.channels else ""
+    shown_ch = shown_path(opts.root, Path(opts.channels)) if opts.channels else ""
     channels = parse_channels(Path(opts.channels), shown_ch) if opts.channels else []
     builder_id = _builder_id(runner, engine, builder_image)
     inputs = pack_inputs(opts, builder_id)
@@ -250,19 +256,22 @@ def _build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
     if not runner.dry_run and (opts.time_machine or opts.substitutes):
         preflight_network(opts, channels)
 
-    volume = None if opts.ephemeral else store_volume(builder_id)
+    volume = None if opts.ephemeral else (opts.store or store_volume(builder_id))
     if volume:
         engine.ensure_volume(volume, {STORE_LABEL: STORE_ROLE})
         engine.ensure_volume(volume + "-var", {STORE_LABEL: STORE_ROLE})
 
     argv = guix_argv(opts)
-    shown_mf = shown_path(cfg, Path(opts.manifest))
-    out.mkdir(parents=True, exist_ok=True)
-    work = make_temp(out, name, is_dir=True)  # 0700, ours: nobody else reaches what is inside
+    shown_mf = shown_path(opts.root, Path(opts.manifest))
+    if runner.dry_run:  # shown, never made: a dry run creates nothing
+        work = out / f".{name}.PID.XXXX.tmp"
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        work = make_temp(out, name, is_dir=True)  # 0700, ours: nobody else reaches inside
     try:
         written = work / "out"  # 0700, the container's client user writes the pack here
-        written.mkdir(mode=0o700)
         if not runner.dry_run:
+            written.mkdir(mode=0o700)
             os.chown(written, CLIENT_UID, CLIENT_UID, follow_symlinks=False)
         spec = daemon_spec(builder_image, opts.daemon_mode,
                            mounts=pack_mounts(opts, written, volume),
@@ -286,13 +295,14 @@ def _build_pack(cfg: Config, runner: Runner, engine: Engine, builder_image: str,
             raise FwenvError(f"guix pack gave no tarball at {store_path}: rerun with -v")
         prov.unlink(missing_ok=True)  # never leave a provenance that names another tarball
         sha = take_pack(packed, tarball)
-        record = pack_record(cfg, opts, builder_image, inputs, channels,
+        record = pack_record(opts, builder_image, inputs, channels,
                              Packed(tarball.name, sha, tarball.stat().st_size, version, drv,
                                     store_path))
     finally:
         remove(work)
     write_text_atomic(prov, dumps(record))
-    return PackResult(tarball, prov, sha, drv, store_path, False, record)
+    return PackResult(tarball, prov, sha, drv, store_path, False, record,
+                      result["substitutes"])
 
 
 def take_pack(packed: Path, tarball: Path) -> str:
@@ -306,7 +316,7 @@ def take_pack(packed: Path, tarball: Path) -> str:
 
 
 def _pack_in(s: GuixSession, opts: PackOptions, argv: list[str], shown_ch: str,
-             shown_mf: str, runner: Runner) -> dict[str, str]:
+             shown_mf: str, runner: Runner) -> dict[str, Any]:
     """Inside the builder: stage inputs, check channels, guix version, derivation, build,
     copy out."""
     stage_inputs(s)
@@ -316,13 +326,16 @@ def _pack_in(s: GuixSession, opts: PackOptions, argv: list[str], shown_ch: str,
         s.exec(guix_argv(opts, derivation_only=True))
         s.exec(argv)
         version = drv = store_path = ""
+        plan = None
     else:
         version = _guix_version(s)
         drv = _run_guix(s, guix_argv(opts, derivation_only=True), opts, shown_mf, runner)
+        plan = plan_substitutes(s, opts, drv)
         store_path = _run_guix(s, argv, opts, shown_mf, runner)
     s.exec(["cp", "--dereference", store_path or "STORE_PATH", f"{IN_OUT}/pack"],
            what="copy the pack out of the container")
-    return {"version": version, "drv": drv, "store_path": store_path}
+    return {"version": version, "drv": drv, "store_path": store_path,
+            "substitutes": plan.summary() if plan else None}
 
 
 def store_volumes(engine: Engine) -> list[str]:
@@ -334,19 +347,20 @@ def pack(cfg: Config, runner: Runner, opts: PackOptions,
          builder: str | None = None) -> dict[str, Any] | None:
     """`invoke guix.pack`. A dry run prints the commands (no engine needed), then computes the
     derivation when an engine answers; None when none does."""
+    name = cfg.builder_image
     if runner.dry_run:
         recorder = RecordingEngine(runner.show)
-        build_pack(cfg, runner, recorder, builder or default_builder(cfg, runner, recorder), opts)
+        build_pack(runner, recorder, builder or default_builder(name, runner, recorder), opts)
         try:
             engine = Engine.connect()
         except FwenvError:
             runner.info("derivation: not computed (no Docker engine)")
             return None
         live = Runner(dry_run=False, verbose=runner.verbose, console=runner.console)
-        drv = pack_derivation(cfg, live, engine, builder or default_builder(cfg, live, engine),
-                              opts)
-        print(f"derivation: {drv}", flush=True)
+        drv = pack_derivation(live, engine, builder or default_builder(name, live, engine), opts)
+        print(f"derivation: {drv}", flush=True,
+              file=sys.stderr if runner.quiet_stdout else sys.stdout)  # --json: the document
         return {"derivation": drv, "commands": runner.printed}
     engine = Engine.on_demand()
-    return build_pack(cfg, runner, engine, builder or default_builder(cfg, runner, engine),
+    return build_pack(runner, engine, builder or default_builder(name, runner, engine),
                       opts).summary()

@@ -15,7 +15,6 @@ published sha256 hex digest into what a package definition needs.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,9 @@ from typing import Any
 
 from ..errors import FwenvError
 from ..fsutil import write_text_atomic
+from .channels import HEX40, Channel, channel, is_channel, read_forms
 
 CHANNELS_FILE = "guix/channels.scm"
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
 HEADER = """\
 ;; The Guix that builds the fwenv environment.  Used as
@@ -35,121 +34,32 @@ HEADER = """\
 ;; docs/environment.md "The Guix pin" for how the pinned commit was checked.
 """
 
-# --- a small reader for the s-expressions `guix describe -f channels` prints ---------------
-
-_TOKEN = re.compile(r'\s+|;[^\n]*|(?P<str>"(?:[^"\\]|\\.)*")|(?P<open>\()|(?P<close>\))|'
-                    r"(?P<quote>')|(?P<atom>[^\s()\"';]+)")
+DESCRIBE_FIX = "pass the output of `guix describe -f channels`"
 
 
-def read_sexp(text: str) -> Any:
-    """Read one s-expression: lists, strings (str), symbols/atoms (Sym), 'x -> [quote, x]."""
-    stack: list[list[Any]] = [[]]
-    quotes: list[int] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise FwenvError(f"channels text: cannot read at offset {pos}: "
-                             "pass the output of `guix describe -f channels`")
-        pos = m.end()
-        if m["str"] is not None:
-            item: Any = bytes(m["str"][1:-1], "utf-8").decode("unicode_escape")
-        elif m["atom"] is not None:
-            item = Sym(m["atom"])
-        elif m["open"]:
-            stack.append([])
-            quotes.append(-1)
-            continue
-        elif m["close"]:
-            if len(stack) == 1:
-                raise FwenvError("channels text: unbalanced ')': "
-                                 "pass the output of `guix describe -f channels`")
-            item = stack.pop()
-            quotes.pop()
-        elif m["quote"]:
-            stack.append([Sym("quote")])
-            quotes.append(1)
-            continue
-        else:
-            continue
-        stack[-1].append(item)
-        while quotes and quotes[-1] == 1 and len(stack[-1]) == 2:  # close a 'x
-            quoted = stack.pop()
-            quotes.pop()
-            stack[-1].append(quoted)
-    if len(stack) != 1 or len(stack[0]) != 1:
-        raise FwenvError("channels text: expected one complete (list (channel ...)) form: "
-                         "pass the output of `guix describe -f channels`")
-    return stack[0][0]
-
-
-class Sym(str):
-    """A Scheme symbol or atom (#f, #t, 'guix)."""
-
-
-@dataclass(frozen=True)
-class Channel:
-    name: str
-    url: str | None
-    branch: str | None
-    commit: str | None
-    intro_commit: str | None = None
-    intro_fingerprint: str | None = None
-
-    def to_scheme(self) -> str:
-        lines = ["(channel", f"  (name '{self.name})"]
-        if self.url:
-            lines.append(f'  (url "{self.url}")')
-        if self.branch:
-            lines.append(f'  (branch "{self.branch}")')
-        if self.commit:
-            lines += ["  (commit", f'    "{self.commit}")']
-        if self.intro_commit:
-            lines += ["  (introduction", "    (make-channel-introduction",
-                      f'      "{self.intro_commit}"', "      (openpgp-fingerprint",
-                      f'        "{self.intro_fingerprint}")))']
-        lines[-1] += ")"
-        return "\n".join(lines)
-
-
-def _field(form: list[Any], key: str) -> Any:
-    for item in form[1:]:
-        if isinstance(item, list) and item and item[0] == key:
-            return item[1] if len(item) > 1 else None
-    return None
-
-
-def _value(v: Any) -> str | None:
-    if isinstance(v, list) and v and v[0] == "quote":
-        return str(v[1])
-    if isinstance(v, Sym) and v in ("#f", "#false"):
-        return None
-    return None if v is None else str(v)
-
-
-def parse_channels(text: str) -> list[Channel]:
-    """The channels of a `guix describe -f channels` text."""
-    form = read_sexp(text)
+def parse_channels(text: str, shown: str = "channels text") -> list[Channel]:
+    """The channels of a `guix describe -f channels` text: one (list (channel ...)) form.
+    Errors name `shown` and the line."""
+    forms = read_forms(text, shown, DESCRIBE_FIX)
+    if len(forms) != 1:
+        raise FwenvError(f"{shown}: expected one (list (channel ...)) form, found {len(forms)}: "
+                         f"{DESCRIBE_FIX}")
+    form = forms[0]
     if not (isinstance(form, list) and form and form[0] == "list"):
-        raise FwenvError("channels text does not start with (list (channel ...)): "
-                         "pass the output of `guix describe -f channels`")
+        raise FwenvError(f"{shown}:{getattr(form, 'line', 1)}: does not start with "
+                         f"(list (channel ...)): {DESCRIBE_FIX}")
     out = []
     for ch in form[1:]:
-        if not (isinstance(ch, list) and ch and ch[0] == "channel"):
-            raise FwenvError(f"channels text: expected (channel ...), got {str(ch)[:40]}")
-        intro = _field(ch, "introduction")
-        ic = fp = None
-        if isinstance(intro, list) and intro and intro[0] == "make-channel-introduction":
-            ic = str(intro[1])
-            fpf = intro[2] if len(intro) > 2 else None
-            fp = str(fpf[1]) if isinstance(fpf, list) and len(fpf) > 1 else None
-        name = _value(_field(ch, "name"))
-        if not name:
-            raise FwenvError("channels text: a channel has no name")
-        out.append(Channel(name, _value(_field(ch, "url")), _value(_field(ch, "branch")),
-                           _value(_field(ch, "commit")), ic, fp))
+        if not is_channel(ch):
+            at = getattr(ch, "line", getattr(form, "line", 1))
+            raise FwenvError(f"{shown}:{at}: expected (channel ...), got {str(ch)[:40]}: "
+                             f"{DESCRIBE_FIX}")
+        c = channel(ch)
+        if not c.name:
+            raise FwenvError(f"{shown}:{c.line}: a channel has no name: {DESCRIBE_FIX}")
+        out.append(c)
     if not out:
-        raise FwenvError("channels text lists no channel")
+        raise FwenvError(f"{shown}:{getattr(form, 'line', 1)}: lists no channel: {DESCRIBE_FIX}")
     return out
 
 
@@ -162,7 +72,7 @@ def check_pinned(channels: Sequence[Channel], source: str) -> None:
                 "a distribution package, not `guix pull`): pin from a pulled Guix, or pass "
                 "--from FILE with `guix describe -f channels` output"
             )
-        if not _HEX40.match(ch.commit):
+        if not HEX40.match(ch.commit):
             raise FwenvError(f"{source}: channel '{ch.name}' commit {ch.commit!r} is not a "
                              "40-hex git commit: pass `guix describe -f channels` output")
         if not ch.url:
@@ -203,7 +113,7 @@ class PinResult:
 
 def pin_from_text(text: str, path: Path, *, source: str, dry_run: bool) -> PinResult:
     """Check `text`, diff it against `path` and (unless dry_run) write it atomically."""
-    channels = parse_channels(text)
+    channels = parse_channels(text, source)
     check_pinned(channels, source)
     new = render(channels)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -273,7 +183,7 @@ def pin(cfg: Any, runner: Any, engine: Any, *, from_file: str | None = None,
     else:
         from .builder import default_builder
 
-        ref = image or default_builder(cfg, runner, engine)
+        ref = image or default_builder(cfg.builder_image, runner, engine)
         text = describe_in_builder(engine, runner, ref)
         source = f"guix describe in {ref}"
         if runner.dry_run:

@@ -5,27 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import FwenvError
 from ..fsutil import sha256_file
+from .channels import HEX40, channels_in, read_forms
 
 SCHEMA_ID = "fwenv-pack-provenance/1"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "provenance.schema.json"
-_COMMIT = re.compile(r'\(\s*commit\s+"([^"]*)"\s*\)')
-_URL = re.compile(r'\(\s*url\s+"([^"]*)"\s*\)')
-_NAME = re.compile(r"\(\s*name\s+'([A-Za-z0-9_-]+)\s*\)")
-HEX40 = re.compile(r"^[0-9a-f]{40}\Z")
 
 
 def parse_channels(path: Path, shown: str) -> list[dict[str, str]]:
-    """The channels' name/url/commit, as far as needed to validate the pin.
-
-    Only `(commit "...")` is checked here (40 hex digits); other syntax errors are left to
-    Guix (see pack.check_channels_syntax). `shown` is the name used in error messages.
-    """
+    """The pinned channels' name/url/commit (guix.channels reads the file): each commit must
+    be 40 hex digits. Errors name `shown` and the line; what Guile alone rejects is left to
+    pack.check_channels_syntax. A channel without name or url is Guix's own."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -34,18 +28,15 @@ def parse_channels(path: Path, shown: str) -> list[dict[str, str]]:
     except UnicodeDecodeError:
         raise FwenvError(f"{shown} is not UTF-8 text: fix the file") from None
     chans: list[dict[str, str]] = []
-    for m in _COMMIT.finditer(text):
-        line = text.count("\n", 0, m.start()) + 1
-        commit = m.group(1)
-        if not HEX40.match(commit):
-            raise FwenvError(f"{shown}:{line}: commit {commit!r} is not 40 lowercase hex digits: "
-                             "pin a full commit (invoke guix.pin)")
-        before = text[: m.start()]
-        url = _URL.findall(before)
-        name = _NAME.findall(before)
-        chans.append({"name": name[-1] if name else "guix",
-                      "url": url[-1] if url else "https://codeberg.org/guix/guix.git",
-                      "commit": commit})
+    for ch in channels_in(read_forms(text, shown, "fix the syntax")):
+        if ch.commit is None:
+            continue
+        if not HEX40.match(ch.commit):
+            raise FwenvError(f"{shown}:{ch.commit_line}: commit {ch.commit!r} is not 40 "
+                             "lowercase hex digits: pin a full commit (invoke guix.pin)")
+        chans.append({"name": ch.name or "guix",
+                      "url": ch.url or "https://codeberg.org/guix/guix.git",
+                      "commit": ch.commit})
     if not chans:
         raise FwenvError(f"{shown}: no (commit \"...\") found: pin Guix to a commit "
                          "(invoke guix.pin) or pass --no-time-machine")

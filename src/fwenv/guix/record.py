@@ -7,17 +7,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
 from ..fsutil import sha256_file
 from .options import PackOptions, guix_argv
 from .provenance import SCHEMA_ID, digest, tree_sha256
 
 
-def shown_path(cfg: Config, path: Path) -> str:
+def shown_path(root: Path, path: Path) -> str:
     """A path as recorded: relative to the project root, else its name (never host-absolute)."""
     p = Path(path).resolve()
     try:
-        return p.relative_to(cfg.root).as_posix()
+        return p.relative_to(Path(root).resolve()).as_posix()
     except ValueError:
         return p.name
 
@@ -46,7 +45,7 @@ class Packed:
     store_path: str
 
 
-def pack_record(cfg: Config, opts: PackOptions, builder_image: str, inputs: dict[str, Any],
+def pack_record(opts: PackOptions, builder_image: str, inputs: dict[str, Any],
                 channels: list[dict[str, str]], packed: Packed) -> dict[str, Any]:
     """The provenance record of a built pack: inputs by digest and project-relative name only
     (an input outside the project is recorded by its file name, never a host path)."""
@@ -60,10 +59,10 @@ def pack_record(cfg: Config, opts: PackOptions, builder_image: str, inputs: dict
         "store_path": packed.store_path,
         "guix": {"version": packed.guix_version, "time_machine": opts.time_machine,
                  "channels": channels,
-                 "channels_file": shown_path(cfg, Path(opts.channels)) if opts.channels else None,
+                 "channels_file": shown_path(opts.root, Path(opts.channels)) if opts.channels else None,
                  "channels_sha256": inputs["channels"]},
-        "manifest": {"file": shown_path(cfg, Path(opts.manifest)), "sha256": inputs["manifest"]},
-        "load_path": [{"dir": shown_path(cfg, Path(d)), "sha256": h}
+        "manifest": {"file": shown_path(opts.root, Path(opts.manifest)), "sha256": inputs["manifest"]},
+        "load_path": [{"dir": shown_path(opts.root, Path(d)), "sha256": h}
                       for d, h in zip(opts.load_path, inputs["load_path"], strict=False)],
         "builder": {"image": builder_image, "content_digest": inputs["builder_content_digest"],
                     "recipe": opts.recipe},
@@ -75,6 +74,7 @@ def pack_record(cfg: Config, opts: PackOptions, builder_image: str, inputs: dict
 
 def _recorded_options(opts: PackOptions) -> dict[str, Any]:
     d = asdict(opts)
-    for k in ("manifest", "channels", "load_path", "force"):
+    for k in ("manifest", "channels", "load_path", "force", "root", "output_dir", "store",
+              "authorize"):
         d.pop(k, None)
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}

@@ -14,8 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
@@ -37,12 +35,12 @@ from ..fsutil import (
     write_text_atomic,
 )
 from ..plan import Runner
+from .debian import DEBIAN_KEYRING, _upstream, check_mirror
 
 RECIPE_FORMAT = 1  # bump when the pipeline below changes what ends up in the tarball
 SNAPSHOT_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z\Z")
 SUITE_RE = re.compile(r"^[a-z][a-z0-9-]*\Z")
 PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+\Z")
-DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 MIN_FREE = 4 << 30
 
 APT_CONF = (
@@ -79,6 +77,7 @@ class RootfsRecipe:
     version_package: str | None = None  # the tag defaults to this package's upstream version
     source_date_epoch: int = 0
     extra: tuple[tuple[str, str], ...] = ()  # recipe-specific inputs (e.g. a tarball's sha256)
+    files: tuple[tuple[str, str, int], ...] = ()  # (path in the rootfs, content, mode), after apt
 
     def validate(self) -> None:
         check_image_ref(self.name)
@@ -107,23 +106,26 @@ class RootfsRecipe:
         doc = {"format": RECIPE_FORMAT, **asdict(self), "mirror": self.effective_mirror,
                "tar": tar_argv(Path("ROOTFS"), Path("TAR"), self.source_date_epoch),
                "cleanup": list(CLEANUP), "apt_conf": APT_CONF}
+        if not self.files:  # recipes without files keep the digest they had before the field
+            doc.pop("files")
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
 def recipe_from_toml(path: Path, *, name: str, mirror: str, **fields: Any) -> RootfsRecipe:
-    """A recipe from containers/<recipe>/recipe.toml. `fields` are RootfsRecipe fields that
-    override the file's (suite: when given; snapshot, source_date_epoch, extra) or come
-    before (pre_install) or after (labels) its own."""
+    """A recipe from containers/<recipe>/recipe.toml; `fields` override the file's (suite: when
+    given; snapshot, source_date_epoch, extra) or come before (pre_install) or after (labels)."""
     doc = load_toml(path)
     suite = fields.pop("suite", None) or str(doc.get("suite", "sid"))
     pre_install = tuple(fields.pop("pre_install", ())) + tuple(
         tuple(a) for a in doc.get("pre_install", ()))
     labels = tuple(doc.get("labels", {}).items()) + tuple(fields.pop("labels", ()))
+    files = tuple((str(dest), (path.parent / str(src)).read_text(encoding="utf-8"), int(str(mode), 8))
+                  for src, dest, mode in doc.get("files", ()))
     return RootfsRecipe(
         name=name, suite=suite, mirror=mirror, packages=tuple(doc.get("packages", ())),
         pre_install=pre_install, post_install=tuple(tuple(a) for a in doc.get("post_install", ())),
         changes=tuple(doc.get("changes", ())), labels=labels,
-        version_package=doc.get("version_package"), **fields,
+        version_package=doc.get("version_package"), files=files, **fields,
     )
 
 
@@ -144,37 +146,33 @@ class ImageResult:
         return d
 
 
-def check_mirror(mirror: str, suite: str, timeout: float = 15.0) -> None:
-    """Fail fast, in one line, when the Debian mirror does not answer for this suite."""
-    url = f"{mirror}/dists/{suite}/InRelease"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (http(s) checked)
-            r.read(1)
-    except urllib.error.HTTPError as e:
-        raise FwenvError(f"Debian mirror {mirror} has no suite {suite!r} ({e.code} on {url}): "
-                         "check --suite / --snapshot") from None
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", e)
-        raise FwenvError(f"Debian mirror {mirror} unreachable ({reason}): check the network "
-                         "or pass --mirror URL") from None
-
-
 def existing_image(engine: Engine, recipe: RootfsRecipe) -> Any | None:
     found = engine.images_labelled("org.fwenv.inputs", recipe.inputs_digest())
     return found[0] if found else None
 
 
-def build_image(
-    recipe: RootfsRecipe,
-    cfg: Config,
-    runner: Runner,
-    engine: Engine,
-    *,
-    tag: str | None = None,
-    force: bool = False,
-    install_hook: Any = None,
-) -> ImageResult:
-    """Build (or reuse) the image for `recipe`. `install_hook(rootfs, chroot)` adds files."""
+@dataclass(frozen=True)
+class RootfsOptions:
+    """Where an image is built (from_project): tar, sum and package list in output_dir, paths
+    recorded relative to root; debootstrap checks the mirror with debian_keyring ([tool.fwenv]
+    debian_keyring, default Debian's archive keyring, installed by scripts/setup)."""
+
+    root: Path
+    output_dir: Path
+    debian_keyring: Path
+
+    @classmethod
+    def from_project(cls, cfg: Config) -> RootfsOptions:
+        return cls(cfg.root, cfg.output_dir,
+                   cfg.root / str(cfg.get("debian_keyring", DEBIAN_KEYRING)))
+
+
+def build_image(recipe: RootfsRecipe, where: RootfsOptions, runner: Runner, engine: Engine, *,
+                tag: str | None = None, force: bool = False,
+                install_hook: Any = None, unshare: Any = None) -> ImageResult:
+    """Build (or reuse) the image for `recipe`. `install_hook(rootfs, chroot)` adds files.
+    `unshare`: fwenv.guix.unshare.make_tar — mmdebstrap --mode=unshare, no root, same steps."""
+    unprivileged = unshare is not None
     recipe.validate()
     if tag:
         check_image_ref(f"{recipe.name}:{tag}")
@@ -190,36 +188,47 @@ def build_image(
                 tar_sha256=labels.get("org.fwenv.tar-sha256", ""),
                 layer_digest=img.attrs["RootFS"]["Layers"][0], inputs=digest, skipped=True,
             )
-    out = cfg.output_dir
+    out = where.output_dir
     if not runner.dry_run:
-        if os.geteuid() != 0:
-            raise FwenvError("debootstrap and chroot need root: run with sudo")
-        if shutil.which("debootstrap") is None:
-            raise FwenvError("debootstrap not found: apt-get install debootstrap (or scripts/setup)")
-        debian_keyring(cfg)  # refuse before anything runs
+        tool = "mmdebstrap" if unprivileged else "debootstrap"
+        if os.geteuid() != 0 and not unprivileged:
+            raise FwenvError("debootstrap and chroot need root: run with sudo, or --unprivileged")
+        if shutil.which(tool) is None:
+            raise FwenvError(f"{tool} not found: apt-get install {tool} (or scripts/setup)")
+        if not where.debian_keyring.is_file():  # refuse before anything runs
+            raise FwenvError(f"debootstrap needs Debian's archive keyring {where.debian_keyring}"
+                             " to verify the mirror: apt-get install debian-archive-keyring "
+                             "(or scripts/setup)")
         if free_bytes(out) < MIN_FREE:
             raise FwenvError(f"less than {MIN_FREE >> 30} GiB free under {out}: free disk space")
         check_mirror(recipe.effective_mirror, recipe.suite)
     with output_lock(out) if not runner.dry_run else nullcontext(), _workdir(out, runner) as work:
         rootfs = work / "rootfs"
-        _bootstrap(recipe, runner, rootfs, install_hook, debian_keyring(cfg, check=False))
-        versions = _versions(runner, rootfs)
+        if unprivileged:
+            versions = unshare(recipe, runner, work, where.debian_keyring)
+        else:
+            _bootstrap(recipe, runner, rootfs, install_hook, where.debian_keyring)
+            versions = _versions(runner, rootfs)
         version = _upstream(versions.get(recipe.version_package or "", "")) if recipe.version_package else ""
         tag = tag or version or "latest"
         ref = f"{recipe.name}:{tag}"
         check_image_ref(ref)
-        with runner.step("clean the rootfs for a reproducible tarball"):
-            clean_rootfs(rootfs, runner)
+        if not unprivileged:
+            with runner.step("clean the rootfs for a reproducible tarball"):
+                clean_rootfs(rootfs, runner)
         tar_final = out / f"{recipe.name}-{tag}.tar"
         with nullcontext(tar_final) if runner.dry_run else atomic_path(tar_final) as tmp_tar:
             with runner.step(f"tar the rootfs → {tar_final.name}"):
-                runner.run(tar_argv(rootfs, tmp_tar, recipe.source_date_epoch), what="tar")
+                if unprivileged:  # made (cleaned, tar'd) inside the user namespace
+                    runner.run(["mv", str(work / "rootfs.tar"), str(tmp_tar)], what="mv")
+                else:
+                    runner.run(tar_argv(rootfs, tmp_tar, recipe.source_date_epoch), what="tar")
             tar_sha = "" if runner.dry_run else sha256_file(tmp_tar)
             labels = {
                 **dict(recipe.labels),
                 "org.fwenv.inputs": digest, "org.fwenv.suite": recipe.suite,
                 "org.fwenv.mirror": recipe.effective_mirror, "org.fwenv.snapshot": recipe.snapshot,
-                "org.fwenv.tar": _display(tar_final, cfg.root),
+                "org.fwenv.tar": _display(tar_final, where.root),
                 "org.fwenv.tar-sha256": tar_sha,
                 "org.opencontainers.image.version": version or tag,
             }
@@ -273,16 +282,6 @@ def chroot(rootfs: Path, *argv: str) -> list[str]:
             "LC_ALL=C", "DEBIAN_FRONTEND=noninteractive", *argv]
 
 
-def debian_keyring(cfg: Config, *, check: bool = True) -> Path:
-    """The keyring debootstrap checks the mirror's Release signature with ([tool.fwenv]
-    debian_keyring, default Debian's archive keyring, installed by scripts/setup)."""
-    path = cfg.root / str(cfg.get("debian_keyring", DEBIAN_KEYRING))
-    if check and not path.is_file():
-        raise FwenvError(f"debootstrap needs Debian's archive keyring {path} to verify the "
-                         "mirror: apt-get install debian-archive-keyring (or scripts/setup)")
-    return path
-
-
 def _bootstrap(recipe: RootfsRecipe, runner: Runner, rootfs: Path, install_hook: Any,
                keyring: Path) -> None:
     with runner.step(f"debootstrap {recipe.suite} from {recipe.effective_mirror}"):
@@ -302,6 +301,8 @@ def _bootstrap(recipe: RootfsRecipe, runner: Runner, rootfs: Path, install_hook:
             runner.run(chroot(rootfs, "apt-get", "install", "-y", "-q", "--no-install-recommends",
                               *recipe.packages), what="apt-get install",
                        fix="check the package names and the mirror")
+    for rel, text, mode in recipe.files:
+        _write(runner, rootfs, rel, text, mode)
     if install_hook is not None:
         with _proc_mounted(runner, rootfs):
             install_hook(rootfs, runner)
@@ -331,12 +332,6 @@ def _versions(runner: Runner, rootfs: Path) -> dict[str, str]:
     out = runner.run(chroot(rootfs, "dpkg-query", "-W", "-f=${Package}\t${Version}\n"),
                      what="dpkg-query")
     return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
-
-
-def _upstream(debian_version: str) -> str:
-    """1.5.0-1 → 1.5.0; 2:1.2-3 → 1.2."""
-    v = debian_version.split(":", 1)[-1]
-    return v.rsplit("-", 1)[0] if "-" in v else v
 
 
 def clean_rootfs(rootfs: Path, runner: Runner) -> None:

@@ -7,21 +7,22 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
 from ..engine import Engine, Mount
 from ..env.importer import import_pack
 from ..errors import FwenvError
 from ..guix.daemon import daemon_spec, guix_session
 from ..guix.pack import stage_inputs
 from ..plan import Runner
-from .options import BuildSpec, ReleaseOptions
+from .intoto import STATEMENT_NAME, build_statement, rom_sources_of, statement_text, validate_shape
+from .options import BuildSpec, ReleaseOptions, ReleaseProject
 from .preflight import git_state
 from .sbom import GUIX_QUERY, build_sbom, parse_query_output, validate_sbom
 from .sign import SUMS, hash_files, sums_text
+from .storeinfo import ItemInfo, store_info
 from .verify import (
     image_digests,
     store_items,
@@ -44,6 +45,7 @@ class Artifacts:
     image_id: str
     layers: list[str]
     firmware: dict[str, Any]
+    store: dict[str, ItemInfo] = field(default_factory=dict)  # the image's items (storeinfo)
 
 
 def guix_query_packages(runner: Runner, engine: Engine,
@@ -83,37 +85,48 @@ def guix_query_packages(runner: Runner, engine: Engine,
     return [] if runner.dry_run else parse_query_output(out)
 
 
-def make_artifacts(cfg: Config, runner: Runner, engine: Engine, spec: BuildSpec,
+def make_artifacts(proj: ReleaseProject, runner: Runner, engine: Engine, spec: BuildSpec,
                    pack: Any, directory: Path, version: str, *,
                    firmware: dict[str, Any]) -> Artifacts:
     """Place the archive, the SBOM and ROMs in `directory`; hash them (the attested set)."""
     tarball = Path(pack.tarball)
     ext = "".join(tarball.suffixes[-2:]) if tarball.name.endswith(
         (".tar.gz", ".tar.xz", ".tar.zst", ".tar.bz2")) else tarball.suffix
-    archive = f"{cfg.env_image}-{version}{ext}"
+    archive = f"{proj.env_image}-{version}{ext}"
     if runner.dry_run:
         guix_query_packages(runner, engine, spec)
-        runner.show(f"# place {tarball.name} as {archive}, write {SBOM_NAME} and {SUMS}")
+        runner.show(f"# place {tarball.name} as {archive}, write {SBOM_NAME}, {STATEMENT_NAME} "
+                    f"and {SUMS}")
         return Artifacts(directory, archive, {}, pack, "", [], firmware)
     directory.mkdir(parents=True, exist_ok=True)
     _link_or_copy(tarball, directory / archive)
     digests = image_digests(directory / archive)
     packages = guix_query_packages(runner, engine, spec)
-    sbom = build_sbom(image_name=cfg.env_image, version=version,
+    infos = store_info(directory / archive)
+    sbom = build_sbom(image_name=proj.env_image, version=version,
                       store_items=store_items(directory / archive), packages=packages,
                       pack_sha256=pack.sha256, image_id=digests.image_id,
-                      source_date_epoch=int(cfg.get("release.source_date_epoch", 1)))
+                      source_date_epoch=proj.source_date_epoch, infos=infos)
     validate_sbom(sbom)
     (directory / SBOM_NAME).write_text(sbom, encoding="utf-8")
     names = [archive, SBOM_NAME]
+    roms = {}
     for target, rom in sorted(firmware.get("roms", {}).items()):
         name = f"firmware-{target}.rom"
         shutil.copyfile(rom["path"], directory / name)
         names.append(name)
+        roms[name] = str(rom.get("sha256", ""))
+    statement = build_statement(
+        archive=archive, archive_sha256=pack.sha256, image_id=digests.image_id, roms=roms,
+        pack_record=dict(getattr(pack, "record", {}) or {}), rom_sources=rom_sources_of(firmware),
+        version=version)
+    validate_shape(statement)
+    (directory / STATEMENT_NAME).write_text(statement_text(statement), encoding="utf-8")
+    names.append(STATEMENT_NAME)
     sums = hash_files(directory, names)
     (directory / SUMS).write_text(sums_text(sums), encoding="utf-8")
     return Artifacts(directory, archive, sums, pack, digests.image_id, list(digests.diff_ids),
-                     firmware)
+                     firmware, infos)
 
 
 def import_image(runner: Runner, engine: Engine, pack: Any, ref: str) -> Any:
@@ -131,7 +144,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def provenance_record(cfg: Config, opts: ReleaseOptions, arts: Artifacts, imported: Any,
+def provenance_record(proj: ReleaseProject, opts: ReleaseOptions, arts: Artifacts, imported: Any,
                       pushed: dict[str, str] | None, checks: list[str], started: float,
                       work: Path) -> dict[str, Any]:
     pack_record = dict(getattr(arts.pack, "record", {}) or {})
@@ -156,7 +169,7 @@ def provenance_record(cfg: Config, opts: ReleaseOptions, arts: Artifacts, import
                             "method": "two independent builder containers, fresh stores, "
                                       "separate output dirs, compared bit for bit",
                             "work_dir": str(work)},
-        "source": git_state(cfg.root),
+        "source": git_state(proj.root),
         "preflight": checks,
         "built": {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
                   "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},

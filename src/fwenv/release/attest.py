@@ -12,13 +12,13 @@ from ..engine import Engine
 from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock
 from ..plan import Runner
-from .artifacts import import_image, make_artifacts
-from .options import ReleaseOptions
+from .artifacts import make_artifacts
+from .options import ReleaseOptions, ReleaseProject
 from .preflight import check_version
 from .reproduce import build_pack_once
 from .sign import SUMS, Signer, parse_sums, sums_text
 from .signers import KEYS_DIR, check_signer_name, compare_sums
-from .smoke import smoke_firmware
+from .smoke import smoke_rebuild
 
 
 # -- attestations --------------------------------------------------------------------------------
@@ -55,24 +55,6 @@ def write_attestation(runner: Runner, sigs_dir: Path, version: str, signer_name:
     return target
 
 
-def _smoke(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions,
-           pack: Any) -> dict[str, Any]:
-    """The smoke ROMs, as release builds them: in the rebuilt image (loaded under a scratch
-    tag, untagged after) unless --firmware-image names another."""
-    if opts.firmware is None:
-        return {"status": "skipped", "note": "no smoke targets requested (--smoke TARGET)"}
-    if opts.firmware_image:
-        return smoke_firmware(runner, opts, opts.firmware_image)
-    ref = f"{cfg.env_image}:{opts.version}-attest"
-    import_image(runner, engine, pack, ref)
-    try:
-        result = smoke_firmware(runner, opts, ref)
-        result["image"] = f"{cfg.env_image}:{opts.version}"  # what release records
-        return result
-    finally:
-        engine.untag(ref)
-
-
 # -- attest / verify -------------------------------------------------------------------------------
 def attest(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions,
            sigs_dir: Path) -> dict[str, Any]:
@@ -81,14 +63,15 @@ def attest(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions,
     if opts.signer is None:
         raise FwenvError("attest needs --signer KEY (gpg key id, or ssh:PATH)")
     name = check_signer_name(opts.signer_name or opts.signer.default_name())
-    work = cfg.output_dir / "attest" / version / name
-    with output_lock(cfg.output_dir):
+    proj = ReleaseProject.from_project(cfg)
+    work = proj.output_dir / "attest" / version / name
+    with output_lock(proj.output_dir):
         if work.exists() and not runner.dry_run:
             shutil.rmtree(work)
         with runner.step("rebuild (independent builder, fresh store)"):
-            pack = build_pack_once(cfg, runner, engine, opts.build, work / "build")
-        firmware = _smoke(cfg, runner, engine, opts, pack)
-        arts = make_artifacts(cfg, runner, engine, opts.build, pack, work / "artifacts", version,
+            pack = build_pack_once(runner, engine, opts.build, work / "build")
+        firmware = smoke_rebuild(proj, runner, engine, opts, pack)
+        arts = make_artifacts(proj, runner, engine, opts.build, pack, work / "artifacts", version,
                               firmware=firmware)
         target = write_attestation(runner, sigs_dir, version, name, opts.signer, arts.sums)
         if not runner.dry_run:

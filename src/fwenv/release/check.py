@@ -14,7 +14,8 @@ from ..env.pull import pull_pinned
 from ..errors import FwenvError
 from ..plan import Runner
 from .artifacts import Artifacts, load_provenance_file, make_artifacts
-from .options import ReleaseOptions
+from .intoto import STATEMENT_NAME, check_statement
+from .options import ReleaseOptions, ReleaseProject
 from .preflight import check_version
 from .reproduce import build_pack_once
 from .signers import (
@@ -26,18 +27,20 @@ from .signers import (
     verify_release_dir,
     verify_signers,
 )
+from .smoke import smoke_rebuild
 from .verify import image_digests
 
 
-def rebuild_sums(cfg: Config, runner: Runner, engine: Engine, opts: ReleaseOptions
+def rebuild_sums(proj: ReleaseProject, runner: Runner, engine: Engine, opts: ReleaseOptions
                  ) -> Artifacts:
-    work = cfg.output_dir / "verify" / check_version(opts.version)
+    work = proj.output_dir / "verify" / check_version(opts.version)
     if work.exists() and not runner.dry_run:
         shutil.rmtree(work)
     with runner.step("local rebuild"):
-        pack = build_pack_once(cfg, runner, engine, opts.build, work / "build")
-    return make_artifacts(cfg, runner, engine, opts.build, pack, work / "artifacts",
-                          opts.version, firmware={"status": "skipped"})
+        pack = build_pack_once(runner, engine, opts.build, work / "build")
+    firmware = smoke_rebuild(proj, runner, engine, opts, pack)  # the same set as release's
+    return make_artifacts(proj, runner, engine, opts.build, pack, work / "artifacts",
+                          opts.version, firmware=firmware)
 
 
 @dataclass(frozen=True)
@@ -51,17 +54,18 @@ class VerifyOptions:
     release_dir: Path | None = None  # default: release/<version> when it exists
     rebuild: ReleaseOptions | None = None  # rebuild locally with these and compare
     image: str | None = None  # a published REF@sha256:… to compare with the rebuild
+    keep_image: bool = False  # keep the image --image pulled (default: removed after)
 
 
-def min_signers_of(cfg: Config, given: int | None) -> int:
-    n = given if given is not None else cfg.get("release.min_signers", 1)
+def min_signers_of(proj: ReleaseProject, given: int | None) -> int:
+    n = given if given is not None else proj.min_signers
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise FwenvError(f"min_signers {n!r} is not a whole number >= 1: fix --min-signers "
                          "or [tool.fwenv.release] min_signers")
     return n
 
 
-def trusted(cfg: Config, version: str, sigs_dir: Path | None, keys_dir: Path | None,
+def trusted(proj: ReleaseProject, version: str, sigs_dir: Path | None, keys_dir: Path | None,
             release_dir: Path | None, *, min_signers: int | None = None,
             local: dict[str, str] | None = None) -> list[SignerResult]:
     """The release (when given) and every signer, each bound to its key, plus the threshold:
@@ -73,15 +77,29 @@ def trusted(cfg: Config, version: str, sigs_dir: Path | None, keys_dir: Path | N
     results = []
     base = local
     if release_dir is not None:
-        rel = verify_release_dir(release_dir, keys)
+        rel = check_release_statement(release_dir, verify_release_dir(release_dir, keys))
         results.append(rel)
         base = rel.sums if rel.counts else base
     if sigs_dir is not None:
         signers = verify_signers(sigs_dir, version, keys, base=base)
         results += signers
-        short = threshold(signers, min_signers_of(cfg, min_signers))
+        short = threshold(signers, min_signers_of(proj, min_signers))
         results += [short] if short else []
     return results
+
+
+def check_release_statement(release_dir: Path, rel: SignerResult) -> SignerResult:
+    """A verified release's in-toto statement must name what the release holds (its subjects'
+    sha256 in the signed sums, the archive's config digest as the image ID)."""
+    statement = release_dir / STATEMENT_NAME
+    if not rel.counts or STATEMENT_NAME not in rel.sums or not statement.is_file():
+        return rel
+    archive = next((n for n in rel.sums if ".tar" in n and (release_dir / n).is_file()), None)
+    image_id = image_digests(release_dir / archive).image_id if archive else None
+    problems = check_statement(statement.read_text(encoding="utf-8"), rel.sums, image_id)
+    if problems:
+        rel.status, rel.detail = "differs", "; ".join(problems)
+    return rel
 
 
 def verify(cfg: Config, runner: Runner, engine: Engine, **options: Any) -> dict[str, Any]:
@@ -90,14 +108,15 @@ def verify(cfg: Config, runner: Runner, engine: Engine, **options: Any) -> dict[
     opts = VerifyOptions(**options)
     version, release_dir, rebuild, image = opts.version, opts.release_dir, opts.rebuild, opts.image
     check_version(version)
-    min_signers_of(cfg, opts.min_signers)
-    local = rebuild_sums(cfg, runner, engine, rebuild) if rebuild is not None else None
+    proj = ReleaseProject.from_project(cfg)
+    min_signers_of(proj, opts.min_signers)
+    local = rebuild_sums(proj, runner, engine, rebuild) if rebuild is not None else None
     if release_dir is None and opts.sigs_dir is not None:
-        candidate = cfg.root / str(cfg.get("release.dir", "release")) / version
+        candidate = proj.release_dir / version
         release_dir = candidate if candidate.is_dir() else None
     results: list[SignerResult] = []
     if opts.sigs_dir is not None or release_dir is not None:
-        results = trusted(cfg, version, opts.sigs_dir, opts.keys_dir, release_dir,
+        results = trusted(proj, version, opts.sigs_dir, opts.keys_dir, release_dir,
                           min_signers=opts.min_signers,
                           local=local.sums if local is not None and not runner.dry_run else None)
     if local is not None and not runner.dry_run:
@@ -107,28 +126,38 @@ def verify(cfg: Config, runner: Runner, engine: Engine, **options: Any) -> dict[
                                     " | ".join(diff), local.sums))
     image_check = None
     if image is not None:
-        image_check = check_published_image(runner, engine, image, local)
+        image_check = check_published_image(runner, engine, image, local,
+                                             keep=opts.keep_image)
         results.append(SignerResult(f"image {image}", image_check["status"],
                                     image_check["detail"]))
     if not results and not runner.dry_run:
         raise FwenvError("nothing to verify: pass --sigs DIR, --rebuild or --image REF@sha256:…")
     ok = all(r.ok for r in results)
+    if ok and local is not None and not runner.dry_run:  # verified: nothing to look into
+        shutil.rmtree(local.directory.parent, ignore_errors=True)
     return {"version": version, "ok": ok, "results": [r.as_dict() for r in results],
-            "lines": [r.line() for r in results], "image": image_check}
+            "lines": [r.line() for r in results], "image": image_check,
+            "release_dir": str(release_dir) if release_dir is not None else None}
 
 
 def check_published_image(runner: Runner, engine: Engine, ref: str,
-                          local: Artifacts | None) -> dict[str, Any]:
-    """Pull REF@sha256:… and compare its image id (config digest) with a rebuild's."""
+                          local: Artifacts | None, *, keep: bool = False) -> dict[str, Any]:
+    """Pull REF@sha256:… and compare its image id (config digest) with a rebuild's. The
+    pulled reference is removed afterwards (unless `keep`, or it was there before the pull);
+    the image goes with it unless another tag or a container holds it."""
     if "@sha256:" not in ref:
         raise FwenvError(f"--image {ref} has no digest: use REF@sha256:<64 hex> "
                          "(the digest release --push recorded)")
     check_image_ref(ref)
     if local is None:
         raise FwenvError("--image needs a rebuild to compare with: add --rebuild")
+    had = runner.dry_run or engine.image(ref) is not None
     published, layers = engine.pull(ref)
     if runner.dry_run:
         return {"status": "verified", "detail": "dry run", "image_id": ""}
+    if not keep and not had:
+        engine.untag(ref)
+        engine.remove_unused(published)
     if published == local.image_id:
         return {"status": "verified", "detail": f"MATCH image id {published}",
                 "image_id": published, "layers": layers}
@@ -156,11 +185,12 @@ def pull_release(cfg: Config, runner: Runner, engine: Engine, opts: PullOptions)
     """Check the release and its signers (the rules of release.verify), then pull the image its
     signed provenance names by digest, compare its id with the attested one, tag <name>:<V>."""
     version = check_version(opts.version)
-    release_dir = opts.release_dir or cfg.root / str(cfg.get("release.dir", "release")) / version
+    proj = ReleaseProject.from_project(cfg)
+    release_dir = opts.release_dir or proj.release_dir / version
     if not (release_dir / "provenance.json").is_file():
         raise FwenvError(f"{release_dir} holds no provenance.json: download the release directory "
                          "(SHA256SUMS, provenance.json and their signatures) or pass --release-dir")
-    results = trusted(cfg, version, opts.sigs_dir, opts.keys_dir, release_dir,
+    results = trusted(proj, version, opts.sigs_dir, opts.keys_dir, release_dir,
                       min_signers=opts.min_signers)
     failed = [r.line() for r in results if not r.ok]
     if failed:
@@ -179,8 +209,8 @@ def pull_release(cfg: Config, runner: Runner, engine: Engine, opts: PullOptions)
                          "(was it released with --push?): nothing to pull")
     repo = str(registry.get("ref") or "").rsplit(":", 1)[0]
     if opts.registry:
-        repo = f"{opts.registry.rstrip('/')}/{cfg.env_image}"
-    tag = f"{cfg.env_image}:{version}"
+        repo = f"{opts.registry.rstrip('/')}/{proj.env_image}"
+    tag = f"{proj.env_image}:{version}"
     image_id = pull_pinned(runner, engine, f"{repo}@{digest}", expect_id=attested, tag=tag)
     return {"version": version, "pulled": f"{repo}@{digest}", "image_id": image_id, "tag": tag,
             "signers": [r.line() for r in results]}

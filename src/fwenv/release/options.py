@@ -9,6 +9,8 @@ from typing import Any
 
 from ..config import Config
 from ..engine import Engine
+from ..firmware.targets import get_target
+from ..firmware.workspace import Workspace
 from ..guix.builder import default_builder
 from ..guix.options import PackOptions, check_options
 from ..plan import Runner
@@ -17,6 +19,28 @@ from .smoke import firmware_smoke
 
 # Test hook type: called with the second build's archive before the comparison.
 AfterBuild = Callable[[int, Path], None]
+
+
+@dataclass(frozen=True)
+class ReleaseProject:
+    """What release, attest, verify and env.pull read from the project, resolved once."""
+
+    root: Path
+    output_dir: Path  # the builds' work dirs: output/{release,attest,verify}/<V>/
+    env_image: str  # the released image's repository
+    release_dir: Path  # release/<V>/ lands here ([tool.fwenv.release] dir)
+    min_free_gib: float = 10
+    source_date_epoch: int = 1  # the SBOM's timestamp
+    min_signers: Any = 1  # checked where it is used (min_signers_of)
+
+    @classmethod
+    def from_project(cls, cfg: Config) -> ReleaseProject:
+        r = cfg.section("release")
+        return cls(root=cfg.root, output_dir=cfg.output_dir, env_image=cfg.env_image,
+                   release_dir=cfg.root / str(r.get("dir", "release")),
+                   min_free_gib=float(r.get("min_free_gib", 10)),
+                   source_date_epoch=int(r.get("source_date_epoch", 1)),
+                   min_signers=r.get("min_signers", 1))
 
 
 # -- building --------------------------------------------------------------------------------------
@@ -71,14 +95,18 @@ def release_options(cfg: Config, runner: Runner, engine: Engine, version: str,
         substitutes=not flags.pop("no_substitutes", False),
         time_machine=not flags.pop("no_time_machine", False),
         load_path=[root / d for d in (_split(flags.pop("load_path", "")) or ["guix/modules"])],
-        guix_options=flags.pop("guix_option", None))
+        guix_options=flags.pop("guix_option", None),
+        authorize=Path(flags.pop("authorize", "")) if flags.get("authorize") else None)
+    flags.pop("authorize", None)
     check_options(pack_opts)  # bad pack options fail before any preflight or build
-    builder_image = flags.pop("builder", "") or default_builder(cfg, runner, engine)
+    builder_image = flags.pop("builder", "") or default_builder(cfg.builder_image, runner, engine)
     targets = _split(flags.pop("smoke", "")) or [str(t) for t in
                                                 cfg.get("release.smoke_targets", [])]
     signer, name = flags.pop("signer", ""), flags.pop("name", "")
     return ReleaseOptions(
         version=version, build=BuildSpec(builder_image, pack_opts),
         signer=parse_signer(signer) if signer else None, signer_name=name or None,
-        firmware=firmware_smoke(cfg, runner, engine, targets) if targets else None,
+        firmware=firmware_smoke(Workspace.from_project(cfg), runner, engine,
+                                [get_target(cfg, t) for t in targets])  # unknown: fail now
+        if targets else None,
         firmware_image=flags.pop("firmware_image", "") or None, **flags)

@@ -8,6 +8,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -83,19 +84,27 @@ def registry_url(registry: str) -> str:
     return f"{'http' if local else 'https'}://{host}/v2/"
 
 
-def check_registry(registry: str) -> None:
-    url = registry_url(registry)
+def _ask(registry: str, request: str | urllib.request.Request, passes: tuple[int, ...],
+         what: str) -> Message | None:
+    """The registry's answer (headers) to `request`; None for an HTTP status in `passes`. Any
+    other status, or no answer, is one line naming the fix."""
     try:
-        with urllib.request.urlopen(url, timeout=10):  # noqa: S310 (http/https only)
-            return
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 (http/https only)
+            return resp.headers
     except urllib.error.HTTPError as e:
-        if e.code == 401:  # auth required: reachable; docker login handles the rest
-            return
-        raise FwenvError(f"registry {registry} answered {e.code} at {url}: "
+        if e.code in passes:
+            return None
+        raise FwenvError(f"registry {registry} answered {e.code} {what}: "
                          "check the registry address") from None
     except (urllib.error.URLError, OSError) as e:
         raise FwenvError(f"registry {registry} unreachable ({getattr(e, 'reason', e)}): "
                          "start it or fix --push") from None
+
+
+def check_registry(registry: str) -> None:
+    """The registry answers /v2/ (401: it wants a login, docker login handles that)."""
+    url = registry_url(registry)
+    _ask(registry, url, (401,), f"at {url}")
 
 
 MANIFEST_TYPES = ", ".join([
@@ -110,17 +119,11 @@ def check_tag_unpublished(registry: str, name: str, version: str) -> None:
     repo = f"{path}/{name}" if path else name
     url = registry_url(registry) + f"{repo}/manifests/{version}"
     req = urllib.request.Request(url, method="HEAD", headers={"Accept": MANIFEST_TYPES})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 (http/https only)
-            digest = resp.headers.get("Docker-Content-Digest", "(digest not given)")
-    except urllib.error.HTTPError as e:
-        if e.code in (404, 401):  # not there (401: no anonymous read; push will tell)
-            return
-        raise FwenvError(f"registry {registry} answered {e.code} for {repo}:{version}: "
-                         "check the registry address") from None
-    except (urllib.error.URLError, OSError) as e:
-        raise FwenvError(f"registry {registry} unreachable ({getattr(e, 'reason', e)}): "
-                         "start it or fix --push") from None
+    # 404: not there; 401: no anonymous read (the push will tell)
+    headers = _ask(registry, req, (404, 401), f"for {repo}:{version}")
+    if headers is None:
+        return
+    digest = headers.get("Docker-Content-Digest", "(digest not given)")
     raise FwenvError(f"{registry}/{repo}:{version} is already published as {digest}: "
                      "pick a new --version (a published tag is never overwritten)")
 

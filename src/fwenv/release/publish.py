@@ -11,6 +11,9 @@ tag `<env_image>:<V>` → firmware smoke builds (optional) → SBOM → release/
     SHA256SUMS (+ .asc|.sig)  the reproducible artifacts above: what every signer attests
     provenance.json (+ sig)   the chain: channels → manifest → derivation → pack sha256 →
                               image id + layers → ROM hashes (+ registry digest after --push)
+    slsa-provenance.intoto.json  the same as an in-toto Statement v1 / SLSA Provenance v1
+                              (reproducible, so listed in SHA256SUMS)
+    REPORT.md (+ sig)         signers × artifacts, image ID, ROMs, largest store items, chain
 
 attest(): one more independent rebuild by another signer → DIR/<V>/<signer>/SHA256SUMS + sig.
 verify(): every signer's signature and sums (see fwenv.release.verify), optionally a local rebuild
@@ -35,8 +38,9 @@ from ..fsutil import atomic_path, output_lock
 from ..plan import Runner
 from .artifacts import PROVENANCE, Artifacts, import_image, make_artifacts, provenance_record
 from .attest import write_attestation
-from .options import ReleaseOptions
+from .options import ReleaseOptions, ReleaseProject
 from .preflight import Preflight, check_version, normalize_registry
+from .report import REPORT, render_report
 from .reproduce import reproduce, resume
 from .sign import SUMS
 from .smoke import smoke_firmware
@@ -64,18 +68,19 @@ def release(cfg: Config, runner: Runner, engine: Engine,
     """`invoke release`; a dry run goes the same way and prints every command."""
     version = check_version(opts.version)
     registry = normalize_registry(opts.registry) if opts.registry else None
-    release_root = cfg.root / str(cfg.get("release.dir", "release"))
+    proj = ReleaseProject.from_project(cfg)
+    release_root = proj.release_dir
     final = release_root / version
     po = opts.build.pack_options
     inputs = [Path(po.manifest), *([Path(po.channels)] if po.time_machine and po.channels
                                    else [])]
-    checks = Preflight(cfg.root, version, final, inputs, allow_dirty=opts.allow_dirty,
-                       min_free_gib=float(cfg.get("release.min_free_gib", 10)),
+    checks = Preflight(proj.root, version, final, inputs, allow_dirty=opts.allow_dirty,
+                       min_free_gib=proj.min_free_gib,
                        builder_image=opts.build.builder_image, registry=registry,
-                       signer=opts.signer, image_name=cfg.env_image).run(runner, engine)
+                       signer=opts.signer, image_name=proj.env_image).run(runner, engine)
     started = time.time()
-    work = cfg.output_dir / "release" / version
-    ref = check_image_ref(f"{cfg.env_image}:{version}")
+    work = proj.output_dir / "release" / version
+    ref = check_image_ref(f"{proj.env_image}:{version}")
     published: list[str] = []
     with nullcontext() if runner.dry_run else output_lock(release_root):
         if opts.resume and not runner.dry_run:
@@ -83,10 +88,14 @@ def release(cfg: Config, runner: Runner, engine: Engine,
         else:
             if work.exists() and not runner.dry_run:
                 shutil.rmtree(work)
-            pack = reproduce(cfg, runner, engine, opts.build, work, opts.after_build)
+            try:
+                pack = reproduce(runner, engine, opts.build, work, opts.after_build)
+            except KeyboardInterrupt as e:  # ^C or a CI cancel: the builds are cleaned up
+                raise type(e)(f"release {version} stopped before both builds agreed; "
+                              "nothing was published") from None
         try:
             arts, imported, pushed, signed = _publish(
-                _Publish(cfg, runner, engine, opts, ref, final, registry, checks, started, work),
+                _Publish(proj, runner, engine, opts, ref, final, registry, checks, started, work),
                 pack, published)
         except (FwenvError, KeyboardInterrupt) as e:
             if runner.dry_run:
@@ -117,7 +126,7 @@ def _after_agreement(e: BaseException, version: str, work: Path,
 class _Publish:
     """What the publishing half of a release works with."""
 
-    cfg: Config
+    proj: ReleaseProject
     runner: Runner
     engine: Engine
     opts: ReleaseOptions
@@ -133,14 +142,14 @@ def _publish(p: _Publish, pack: Any,
              published: list[str]) -> tuple[Artifacts, Any, Any, list[str]]:
     """Import, smoke, artifacts, sums signed, push, provenance signed: release/<V>/ at once.
     `published` gets each thing made public, as it is."""
-    cfg, runner, engine, opts, ref, final, registry = (p.cfg, p.runner, p.engine, p.opts, p.ref,
+    proj, runner, engine, opts, ref, final, registry = (p.proj, p.runner, p.engine, p.opts, p.ref,
                                                        p.final, p.registry)
     with runner.step(f"import and tag {ref}"):
         imported = import_image(runner, engine, pack, ref)
     firmware = smoke_firmware(runner, opts, ref)
     with _staged(runner, final) as tmp:
         with runner.step("SBOM and sums"):
-            arts = make_artifacts(cfg, runner, engine, opts.build, pack, tmp, version=opts.version,
+            arts = make_artifacts(proj, runner, engine, opts.build, pack, tmp, version=opts.version,
                                   firmware=firmware)
         if arts.image_id != imported.image_id:
             raise FwenvError(f"imported image id {imported.image_id} is not the archive's "
@@ -151,11 +160,11 @@ def _publish(p: _Publish, pack: Any,
         pushed = None
         if registry:
             with runner.step(f"push to {registry}"):
-                pushed = push_image(runner, engine, arts.image_id, registry, cfg.env_image,
+                pushed = push_image(runner, engine, arts.image_id, registry, proj.env_image,
                                     opts.version)
             if not runner.dry_run:
                 published.append(pushed.get("pinned", pushed["ref"]))
-        record = provenance_record(cfg, opts, arts, imported, pushed, p.checks, p.started,
+        record = provenance_record(proj, opts, arts, imported, pushed, p.checks, p.started,
                                    p.work)
         runner.show(f"# write {final}/{PROVENANCE}")
         if not runner.dry_run:
@@ -163,11 +172,29 @@ def _publish(p: _Publish, pack: Any,
                                           + "\n", encoding="utf-8")
         if opts.signer is not None:
             signed.append(opts.signer.sign(tmp / PROVENANCE, runner).name)
+        signed += write_release_report(runner, opts, tmp, final)
         if not runner.dry_run:
             os.chmod(tmp, 0o755)
             for f in tmp.iterdir():
                 os.chmod(f, 0o644)
     return arts, imported, pushed, signed
+
+
+def write_release_report(runner: Runner, opts: ReleaseOptions, tmp: Path,
+                         final: Path) -> list[str]:
+    """REPORT.md in the staged release dir, signed like provenance.json; the one signature
+    made so far is its signer row (release.verify --format markdown prints every signer)."""
+    runner.show(f"# write {final}/{REPORT}")
+    if runner.dry_run:
+        return []
+    if opts.signer is not None:
+        name = opts.signer_name or opts.signer.default_name()
+        row = {"signer": f"release {opts.version}", "status": "signed",
+               "detail": f"by {name} at release; release.verify checks every signer's key"}
+    else:
+        row = {"signer": f"release {opts.version}", "status": "unsigned", "detail": ""}
+    (tmp / REPORT).write_text(render_report(tmp, opts.version, [row]), encoding="utf-8")
+    return [opts.signer.sign(tmp / REPORT, runner).name] if opts.signer is not None else []
 
 
 def _finish(runner: Runner, opts: ReleaseOptions, final: Path, arts: Artifacts, imported: Any,

@@ -10,40 +10,34 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
 from ..engine import Engine
 from ..env.importer import open_stream, verify_pack
 from ..errors import FwenvError
 from ..fsutil import sha256_file, write_text_atomic
 from ..guix.options import COMPRESSORS
 from ..plan import Runner
+from .artifacts import guix_query_packages
 from .options import AfterBuild, BuildSpec
-from .verify import (
-    compare_archives,
-    diffoscope_report,
-)
+from .triage import triage_packs
+from .verify import compare_archives
 
 
-def _cfg_with_output(cfg: Config, out: Path) -> Config:
-    return replace(cfg, data={**cfg.data, "output_dir": str(out)})
-
-
-def build_pack_once(cfg: Config, runner: Runner, engine: Engine, spec: BuildSpec,
+def build_pack_once(runner: Runner, engine: Engine, spec: BuildSpec,
                     out: Path) -> Any:
     """One independent pack build: its own output dir, a fresh builder container and store."""
     from ..guix.pack import build_pack
 
-    opts = replace(spec.pack_options, force=True, ephemeral=True)
-    return build_pack(_cfg_with_output(cfg, out), runner, engine, spec.builder_image, opts)
+    opts = replace(spec.pack_options, force=True, ephemeral=True, output_dir=out)
+    return build_pack(runner, engine, spec.builder_image, opts)
 
 
-def reproduce(cfg: Config, runner: Runner, engine: Engine, spec: BuildSpec, work: Path,
+def reproduce(runner: Runner, engine: Engine, spec: BuildSpec, work: Path,
               after_build: AfterBuild | None = None) -> Any:
     """Build twice, compare bit for bit; return the first PackResult or raise with the diff."""
     results = []
     for n in (1, 2):
         with runner.step(f"build {n} of 2 (independent builder, fresh store)"):
-            res = build_pack_once(cfg, runner, engine, spec, work / f"build-{n}")
+            res = build_pack_once(runner, engine, spec, work / f"build-{n}")
         if n == 1 and not runner.dry_run:
             check_entry_point(Path(res.tarball))  # before a second build is spent on it
         if after_build is not None and not runner.dry_run:
@@ -57,16 +51,34 @@ def reproduce(cfg: Config, runner: Runner, engine: Engine, spec: BuildSpec, work
     if diff:
         report = work / "differences.txt"
         report.write_text("\n".join(diff) + "\n", encoding="utf-8")
-        deep = diffoscope_report(a, b, work / "diffoscope.txt")
         for line in diff[:40]:
             runner.info(f"  differs: {line}")
         first = next((ln for ln in diff if ln.startswith("layer ")), diff[0])  # a file if any
+        with runner.step("triage: which store item differs first (diffoscope)"):
+            triage = mismatch_triage(runner, engine, spec, (a, b), work / "triage")
         raise FwenvError(
             f"not reproducible: the two builds differ in {len(diff)} place(s), e.g. {first} "
-            f"(full list: {report}" + (f", diffoscope: {deep}" if deep else "")
-            + "); nothing was released: make the build deterministic and retry")
+            f"(full list: {report}; {triage}); nothing was released: make the build "
+            "deterministic and retry")
     write_text_atomic(work / AGREED, json.dumps({"sha256": results[0].sha256}) + "\n")
     return results[0]
+
+
+def mismatch_triage(runner: Runner, engine: Engine, spec: BuildSpec, packs: tuple[Path, Path],
+                    final: Path) -> str:
+    """fwenv.release.triage on the two packs, with each package's derivation (the SBOM's
+    Guix query) for the `guix build --check` command; the text says where and what."""
+    derivations: dict[str, str] = {}
+    try:
+        for p in guix_query_packages(runner, engine, spec):
+            derivations.update({o: str(p.get("derivation", "")) for o in p.get("outputs", ())})
+    except FwenvError as e:
+        runner.info(f"  (no derivations for the triage: {e})")
+    try:
+        where, summary = triage_packs(*packs, final, derivations)
+    except (FwenvError, OSError, tarfile.TarError, EOFError, lzma.LZMAError) as e:
+        return f"triage failed: {e}"
+    return f"triage: {where}: {summary}"
 
 
 def check_entry_point(tarball: Path) -> None:

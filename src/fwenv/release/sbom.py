@@ -7,7 +7,12 @@ Two inputs, matched by store path:
   every package in the manifest's closure, its name, version, licenses, home page, source origin
   (URI + hash) and output store paths (computing derivations only; nothing is built).
 Store items no package claims (the profile, generated files) are listed as `guix:generated`.
-The output is deterministic: serial number from the pack hash, timestamp = SOURCE_DATE_EPOCH.
+With the items' store info (fwenv.release.storeinfo, read from the archive) every component also
+gets its NAR sha256 as its hash, a package URL (`pkg:guix/NAME@VERSION`, or for generated items
+`pkg:generic/NAME@VERSION?checksum=sha256:NAR&store_hash=HASH`), a type (application when it
+has bin/ or sbin/, else library; generated items without programs: file) and its dependencies:
+the store references, as the daemon records them (the image depends on the items nothing refers
+to). The output is deterministic: serial number from the pack hash, timestamp = SOURCE_DATE_EPOCH.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 from ..errors import FwenvError
 from ..fsutil import script
+from .storeinfo import ItemInfo
 
 SPEC = "1.6"
 
@@ -86,6 +92,7 @@ def build_sbom(
     pack_sha256: str,
     image_id: str = "",
     source_date_epoch: int = 0,
+    infos: Mapping[str, ItemInfo] | None = None,
 ) -> str:
     """CycloneDX 1.6 JSON text for the image (deterministic for equal inputs)."""
     from cyclonedx.model import (
@@ -98,16 +105,19 @@ def build_sbom(
     )
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
-    from cyclonedx.model.dependency import Dependency
     from cyclonedx.output.json import JsonV1Dot6
 
     by_output: dict[str, Mapping[str, Any]] = {}
+    output_name: dict[str, str] = {}
     for entry in packages:
-        for out in entry.get("outputs", ()):
+        names = list(entry.get("output-names", ()))
+        for i, out in enumerate(entry.get("outputs", ())):
             by_output[out] = entry
+            output_name[out] = str(names[i]) if i < len(names) else "out"
+    infos = infos or {}
 
     components = []
-    for item in sorted(set(store_items)):
+    for item in sorted(set(store_items) | set(infos)):
         pkg: Mapping[str, Any] | None = by_output.get(item)
         props = [Property(name="guix:store-path", value=item)]
         refs = []
@@ -133,9 +143,15 @@ def build_sbom(
             name, ver = split_store_name(item)
             licenses = []
             props.append(Property(name="guix:generated", value="true"))
+        info = infos.get(item)
+        hashes = []
+        if info is not None:
+            hashes = [HashType(alg=HashAlgorithm.SHA_256, content=info.nar_sha256)]
+            props.append(Property(name="guix:nar-size", value=str(info.nar_size)))
         components.append(Component(
-            name=name, version=ver or None, type=ComponentType.LIBRARY, bom_ref=item,
-            licenses=licenses, properties=props, external_references=refs))
+            name=name, version=ver or None, type=_type(pkg is not None, info), bom_ref=item,
+            licenses=licenses, properties=props, external_references=refs, hashes=hashes,
+            purl=_purl(item, name, ver, output_name.get(item) if pkg else None, info)))
 
     root = Component(
         name=image_name, version=version, type=ComponentType.CONTAINER,
@@ -148,10 +164,46 @@ def build_sbom(
         metadata=BomMetaData(
             component=root,
             timestamp=dt.datetime.fromtimestamp(source_date_epoch, tz=dt.timezone.utc)),
-        dependencies=[Dependency(ref=root.bom_ref,
-                                 dependencies=[Dependency(ref=c.bom_ref) for c in components])],
+        dependencies=_graph(root.bom_ref, {str(c.bom_ref): c.bom_ref for c in components}, infos),
     )
     return JsonV1Dot6(bom).output_as_string(indent=2) + "\n"
+
+
+def _type(packaged: bool, info: ItemInfo | None) -> Any:
+    from cyclonedx.model.component import ComponentType
+
+    if info is not None and info.programs:
+        return ComponentType.APPLICATION
+    return ComponentType.LIBRARY if packaged or info is None else ComponentType.FILE
+
+
+def _purl(item: str, name: str, version: str, output: str | None,
+          info: ItemInfo | None) -> Any:
+    """pkg:guix/NAME@VERSION[?output=OUT] for a package's output; for an item no package
+    claims, pkg:generic/NAME@VERSION with its NAR sha256 and store hash."""
+    from packageurl import PackageURL
+
+    if output is not None:
+        return PackageURL(type="guix", name=name, version=version or None,
+                          qualifiers={"output": output} if output != "out" else None)
+    m = _STORE_ITEM.match(item)
+    q = {"store_hash": m.group(1)} if m else {}
+    if info is not None:
+        q["checksum"] = f"sha256:{info.nar_sha256}"
+    return PackageURL(type="generic", name=name, version=version or None, qualifiers=q or None)
+
+
+def _graph(root: Any, refs: Mapping[str, Any], infos: Mapping[str, ItemInfo]) -> list[Any]:
+    """The image depends on the items nothing else refers to; each item on its references."""
+    from cyclonedx.model.dependency import Dependency
+
+    referred = {r for i in infos.values() for r in i.references if r in refs}
+    tops = [r for r in refs if r not in referred] if infos else list(refs)
+    deps = [Dependency(ref=root, dependencies=[Dependency(ref=refs[r]) for r in tops])]
+    for r, ref in refs.items():
+        own = [x for x in (infos[r].references if r in infos else ()) if x in refs]
+        deps.append(Dependency(ref=ref, dependencies=[Dependency(ref=refs[x]) for x in own]))
+    return deps
 
 
 def validate_sbom(text: str) -> None:

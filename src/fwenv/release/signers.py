@@ -8,7 +8,7 @@
 A signer directory is checked with its own key file and nothing else (fwenv.sigcheck: gpgv on
 a keyring of that one key, or an allowed_signers of that one ssh key); one key under several
 names counts once; a directory without a key file is an unknown signer, never verified. A
-release directory's SHA256SUMS and provenance.json must be signed by one of those keys, and
+release directory's SHA256SUMS, provenance.json and REPORT.md must be signed by one of those keys, and
 every file in it must be listed or be one of those signatures.
 """
 
@@ -22,12 +22,17 @@ from typing import Any
 from ..errors import FwenvError
 from ..sigcheck import Verdict, gpg_primary_fingerprint, gpg_verify, ssh_fingerprint, ssh_verify
 from .sign import SSH_NAMESPACE, SUMS, check_files, parse_sums
+from .verify import keyed_diff
 
 KEYS_DIR = "builder-keys"
 PROVENANCE = "provenance.json"
+REPORT = "REPORT.md"  # fwenv.release.report (signed like provenance.json)
 SIGNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 # Statuses that fail a verification; "unknown signer" and "same key" only do not count.
-FAILING = ("differs", "bad signature", "missing", "unlisted file", "too few signers")
+# "unknown key": a signature that may be sound but is by a key builder-keys/ does not bind to
+# that name (never "bad signature", which says the file or signature was damaged).
+FAILING = ("differs", "bad signature", "unknown key", "missing", "unlisted file",
+           "too few signers")
 
 
 def shown(name: str) -> str:
@@ -102,15 +107,8 @@ class SignerResult:
 
 def compare_sums(base: dict[str, str], other: dict[str, str]) -> list[str]:
     """Names whose hashes differ, or that only one side lists."""
-    out = []
-    for n in sorted(base.keys() | other.keys()):
-        if n not in other:
-            out.append(f"{n} missing")
-        elif n not in base:
-            out.append(f"{n} extra")
-        elif base[n] != other[n]:
-            out.append(f"{n} differs")
-    return out
+    said = {"first": "missing", "second": "extra", "both": "differs"}
+    return [f"{n} {said[where]}" for n, where in keyed_diff(base, other)]
 
 
 def signed_sums(directory: Path, key: SignerKey, label: str) -> SignerResult:
@@ -120,7 +118,8 @@ def signed_sums(directory: Path, key: SignerKey, label: str) -> SignerResult:
         return SignerResult(label, "missing", f"no {SUMS}")
     verdict = key.verify(sums_path)
     if not verdict.ok:
-        return SignerResult(label, "bad signature", f"{key.name}'s key: {verdict.reason}")
+        return SignerResult(label, "unknown key" if verdict.unknown_key else "bad signature",
+                            f"{key.name}'s key: {verdict.reason}")
     try:
         sums = parse_sums(sums_path.read_text(encoding="utf-8"), f"{label}/{SUMS}")
     except (FwenvError, UnicodeDecodeError) as e:
@@ -172,8 +171,7 @@ def verify_release_dir(release_dir: Path, keys: dict[str, SignerKey]) -> SignerR
     """A release directory: SHA256SUMS signed by a builder key, every listed file's hash,
     provenance.json signed, and no file that neither SHA256SUMS nor a signature covers."""
     label = f"release {shown(release_dir.name)}"
-    result = SignerResult(label, "bad signature",
-                          f"{SUMS} is not signed by any key in {KEYS_DIR}/")
+    tried = []
     for key in keys.values():
         r = signed_sums(release_dir, key, label)
         if r.status == "missing":
@@ -182,17 +180,17 @@ def verify_release_dir(release_dir: Path, keys: dict[str, SignerKey]) -> SignerR
             result = r
             result.detail = f"signed by {key.name}, key {key.fingerprint}"
             break
-    if not result.counts:
-        return result
-    provenance = release_dir / PROVENANCE
-    if provenance.exists():
-        verdicts = [k.verify(provenance) for k in keys.values()]
-        if not any(v.ok for v in verdicts):
-            result.status = "bad signature"
-            result.detail = f"{PROVENANCE} has no valid signature by a key in {KEYS_DIR}/"
-            return result
-    covered = {SUMS, PROVENANCE, *result.sums}
-    covered |= {n + s for n in (SUMS, PROVENANCE) for s in (".asc", ".sig")}
+        tried.append(r.status)
+    else:
+        return _unsigned(label, SUMS, tried)
+    for signed_file in (PROVENANCE, REPORT):
+        if (release_dir / signed_file).exists():
+            verdicts = [k.verify(release_dir / signed_file) for k in keys.values()]
+            if not any(v.ok for v in verdicts):
+                return _unsigned(label, signed_file, ["unknown key" if v.unknown_key
+                                                      else "bad signature" for v in verdicts])
+    covered = {SUMS, PROVENANCE, REPORT, *result.sums}
+    covered |= {n + s for n in (SUMS, PROVENANCE, REPORT) for s in (".asc", ".sig")}
     unlisted = sorted(shown(p.name) for p in release_dir.iterdir() if p.name not in covered)
     if unlisted:
         result.status = "unlisted file"
@@ -202,6 +200,17 @@ def verify_release_dir(release_dir: Path, keys: dict[str, SignerKey]) -> SignerR
     if problems:
         result.status, result.detail = "differs", "; ".join(problems)
     return result
+
+
+def _unsigned(label: str, name: str, statuses: list[str]) -> SignerResult:
+    """No builder key made a good signature of `name`: "unknown key" when every key says the
+    signature is another key's (a sound signature by someone not in builder-keys/), else
+    "bad signature" (damaged, missing, or a revoked/expired key)."""
+    if statuses and all(s == "unknown key" for s in statuses):
+        return SignerResult(label, "unknown key",
+                            f"{name} is signed by a key that is not in {KEYS_DIR}/")
+    return SignerResult(label, "bad signature",
+                        f"{name} has no valid signature by a key in {KEYS_DIR}/")
 
 
 def threshold(results: list[SignerResult], min_signers: int) -> SignerResult | None:

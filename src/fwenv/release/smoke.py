@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import Config
 from ..engine import Engine
+from ..env.importer import import_pack
 from ..errors import FwenvError
 from ..firmware import build as fw
 from ..firmware.container import check_image
-from ..firmware.targets import get_target
+from ..firmware.targets import Target
+from ..firmware.workspace import Workspace
 from ..plan import Runner
 
 if TYPE_CHECKING:
-    from .options import ReleaseOptions
+    from .options import ReleaseOptions, ReleaseProject
 
 
-def firmware_smoke(cfg: Config, runner: Runner, engine: Engine,
-                   targets: list[str]) -> Callable[[str], dict[str, Any]]:
+def firmware_smoke(ws: Workspace, runner: Runner, engine: Engine,
+                   chosen: list[Target]) -> Callable[[str], dict[str, Any]]:
     """Smoke builds with fwenv.firmware: ROM path + sha256 per target, built in `image`.
     An image without the coreboot toolchain is recorded as skipped (with the reason)."""
-    chosen = [get_target(cfg, t) for t in targets]  # unknown names fail before building
     for t in chosen:
         if t.kind == "heads":
             raise FwenvError(f"--smoke {t.name}: a Heads board is not a release smoke target "
@@ -39,7 +40,7 @@ def firmware_smoke(cfg: Config, runner: Runner, engine: Engine,
                             "(use --firmware-image with a toolchain image to smoke-test)"}
         roms = {}
         for t in chosen:
-            res = fw.build(cfg, runner, engine, t, image=image)
+            res = fw.build_target(ws, runner, engine, t, image=image)
             if runner.dry_run:
                 continue
             roms[t.name] = {"path": res["rom"], "sha256": res["sha256"],
@@ -61,3 +62,25 @@ def smoke_firmware(runner: Runner, opts: ReleaseOptions, ref: str) -> dict[str, 
         result["note"] = (f"ROMs built in the stand-in image {opts.firmware_image}, "
                           f"not in the released image {ref}")
     return result
+
+
+def smoke_rebuild(proj: ReleaseProject, runner: Runner, engine: Engine, opts: ReleaseOptions,
+                  pack: Any) -> dict[str, Any]:
+    """The smoke ROMs of a rebuild (release.attest, release.verify --rebuild), as release
+    builds them, so that the artifact set is the same: in the rebuilt image (loaded under a
+    scratch tag, untagged after) unless --firmware-image names another."""
+    ref = f"{proj.env_image}:{opts.version}"  # what release records as the image
+    if opts.firmware is None or opts.firmware_image:
+        return smoke_firmware(runner, opts, ref)
+    scratch = f"{ref}-rebuild"
+    import_pack(runner, engine, Path(pack.tarball), scratch, provenance=Path(pack.provenance),
+                pack_format="docker", force=True)
+    try:
+        result = smoke_firmware(runner, opts, scratch)
+        result["image"] = ref
+        if "note" in result:
+            result["note"] = result["note"].replace(scratch, ref)
+        return result
+    finally:
+        if not runner.dry_run:
+            engine.untag(scratch)

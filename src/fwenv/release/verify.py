@@ -11,11 +11,11 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from ..errors import FwenvError
 from ..fsutil import sha256_file
@@ -95,16 +95,27 @@ def index_tar(tf: tarfile.TarFile) -> dict[str, Entry]:
     return out
 
 
-def _diff_index(a: dict[str, Entry], b: dict[str, Entry], prefix: str) -> list[str]:
-    lines = []
+V = TypeVar("V")
+
+
+def keyed_diff(a: Mapping[str, V], b: Mapping[str, V]) -> list[tuple[str, str]]:
+    """(name, where) for every name whose values differ, by name: where is "first" (only in
+    `a`), "second" (only in `b`) or "both" (in both, unequal)."""
+    out = []
     for name in sorted(a.keys() | b.keys()):
         if name not in b:
-            lines.append(f"{prefix}{name}: only in the first build")
+            out.append((name, "first"))
         elif name not in a:
-            lines.append(f"{prefix}{name}: only in the second build")
+            out.append((name, "second"))
         elif a[name] != b[name]:
-            lines.append(f"{prefix}{name}: {', '.join(a[name].differences(b[name]))}")
-    return lines
+            out.append((name, "both"))
+    return out
+
+
+def _diff_index(a: dict[str, Entry], b: dict[str, Entry], prefix: str) -> list[str]:
+    return [f"{prefix}{name}: " + (f"only in the {where} build" if where != "both"
+                                   else ", ".join(a[name].differences(b[name])))
+            for name, where in keyed_diff(a, b)]
 
 
 def compare_archives(first: Path, second: Path) -> list[str]:
@@ -140,15 +151,6 @@ def _layer_names(tf: tarfile.TarFile) -> list[str]:
                 ["Layers"]]
     except (KeyError, IndexError, ValueError, TypeError):
         return []
-
-
-def diffoscope_report(first: Path, second: Path, report: Path) -> Path | None:
-    """Run diffoscope when installed; return the text report path (None when not installed)."""
-    if not shutil.which("diffoscope"):
-        return None
-    subprocess.run(["diffoscope", "--text", str(report), "--max-text-report-size", "1000000",
-                    str(first), str(second)], capture_output=True, check=False)
-    return report if report.is_file() else None
 
 
 # -- docker image archives -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-;; Every package of a manifest, with version, licenses and source hash, as JSON: run with
+;; Every package of a manifest, with version, licenses, source hash, outputs and derivation,
+;; as JSON: run with
 ;; `guix repl -- sbom-query.scm MANIFEST` in a builder by fwenv.release.artifacts.
 (use-modules (guix) (guix profiles) (guix packages) (guix licenses) (guix base16)
              (guix base32) (guix ui) (gnu) (srfi srfi-1) (json))
@@ -44,6 +45,10 @@
              ("outputs" . ,(list->vector
                             (map cdr (derivation->output-paths
                                       (package-derivation store p)))))
+             ("output-names" . ,(list->vector
+                                 (map car (derivation->output-paths
+                                           (package-derivation store p)))))
+             ("derivation" . ,(derivation-file-name (package-derivation store p)))
              ("source" . ,(source-info p))))
          (package-closure roots)))
    (current-output-port)))

@@ -1,0 +1,133 @@
+"""`env.build --bundle FILE`: the air-gapped rebuild from a `release.bundle` archive.
+
+Check every member against the bundle's SHA256SUMS (nothing missing, nothing extra), unpack it
+to output/bundles/<name>/, `docker load` its builder image, import its signed store archive
+into a fresh store volume (the archive's key authorized first, in that store's builder only),
+then pack again with --no-substitutes and no time-machine: the builder runs on --network=none.
+The rebuild must give the bundle's derivation; env.build compares the pack with its sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..engine import Engine, Mount
+from ..errors import FwenvError
+from ..fsutil import atomic_path, remove, script, sha256_file
+from ..guix.daemon import daemon_spec, guix_session
+from ..guix.options import PackOptions
+from ..guix.pack import STORE_LABEL, STORE_ROLE
+from ..plan import Runner
+
+_IMPORT = script("fwenv.guix", "bundle-import.sh")
+IN_BUNDLE = "/fwenv/bundle"
+
+
+def unpack_bundle(output_dir: Path, bundle: Path) -> Path:
+    """Unpack to output/bundles/<top>/ (atomically, replacing an older copy) and check the
+    sums; its top directory."""
+    if not bundle.is_file():
+        raise FwenvError(f"bundle {bundle} not found: pass the file release.bundle wrote")
+    base = output_dir / "bundles"
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(bundle) as tar:
+            tops = {m.name.split("/", 1)[0] for m in tar.getmembers()}
+            if len(tops) != 1 or not next(iter(tops)).startswith("fwenv-bundle-"):
+                raise FwenvError(f"{bundle.name} is not a fwenv bundle (one fwenv-bundle-<V>/ "
+                                 "directory): pass the file release.bundle wrote")
+            top = next(iter(tops))
+            with atomic_path(base / top, directory=True) as tmp:
+                tar.extractall(tmp, filter="data")
+                os.rename(tmp / top, tmp / ".top")
+                for p in (tmp / ".top").iterdir():
+                    os.rename(p, tmp / p.name)
+                (tmp / ".top").rmdir()
+                check_sums(tmp, bundle.name)
+    except (tarfile.TarError, OSError) as e:
+        raise FwenvError(f"{bundle.name} cannot be unpacked ({e}): the bundle is damaged; "
+                         "get it again") from None
+    return base / top
+
+
+def check_sums(top: Path, shown: str) -> None:
+    sums = top / "SHA256SUMS"
+    if not sums.is_file():
+        raise FwenvError(f"{shown} has no SHA256SUMS: it is not a complete bundle")
+    listed: dict[str, str] = {}
+    for line in sums.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        listed[name] = digest
+    present = {p.relative_to(top).as_posix() for p in top.rglob("*")
+               if p.is_file() or p.is_symlink()} - {"SHA256SUMS"}
+    if present != set(listed):
+        odd = sorted(present ^ set(listed))[0]
+        raise FwenvError(f"{shown}: {odd} is {'not listed in' if odd in present else 'missing, listed in'} "
+                         "SHA256SUMS: the bundle is damaged or altered; get it again")
+    for name, digest in sorted(listed.items()):
+        p = top / name
+        if p.is_symlink() or sha256_file(p) != digest:
+            raise FwenvError(f"{shown}: {name} does not match its SHA256SUMS entry: the bundle "
+                             "is damaged or altered; get it again")
+
+
+def import_bundle(runner: Runner, engine: Engine, top: Path, base: PackOptions,
+                  downloads: Path) -> tuple[PackOptions, str, dict[str, Any]]:
+    """Load the builder, import the store archive into a fresh store volume (base.store, else
+    a new name); the pack options that rebuild offline in it (where: base's root and output
+    dir), the builder image and the bundle's record. Firmware sources go to `downloads`."""
+    meta = json.loads((top / "bundle.json").read_text())
+    if meta.get("schema") != "fwenv-bundle/1":
+        raise FwenvError(f"{top.name}: unknown bundle schema {meta.get('schema')!r}: "
+                         "use the fwenv version that wrote it")
+    builder = str(meta["builder"])
+    volume = base.store or "fwenv-guix-store-bundle-" + hashlib.sha256(
+        (top / "SHA256SUMS").read_bytes()).hexdigest()[:8] + "-" + uuid.uuid4().hex[:6]
+    if engine.volume_exists(volume):
+        raise FwenvError(f"store volume {volume} exists: an air-gapped rebuild starts from a "
+                         "fresh store; pass another --store")
+    with runner.step(f"docker load {builder}"):
+        engine.load_tar(top / "builder.tar")
+    for v in (volume, volume + "-var"):
+        engine.ensure_volume(v, {STORE_LABEL: STORE_ROLE})
+    spec = daemon_spec(builder, base.daemon_mode,
+                       network="none", mounts=[
+                           Mount(volume, "/gnu/store", kind="volume"),
+                           Mount(volume + "-var", "/var/guix", kind="volume"),
+                           Mount(str(top / "store"), IN_BUNDLE, read_only=True)])
+    with runner.step(f"guix archive --import into {volume} (--network=none)"), \
+            guix_session(engine, runner, spec) as s:
+        s.exec(["sh", "-c", _IMPORT, "sh", f"{IN_BUNDLE}/archive-key.pub",
+                f"{IN_BUNDLE}/store.nar"], user="root", what="guix archive --import")
+    _place_firmware(downloads, top, meta)
+    p = meta["pack"]
+    inputs = top / "inputs"
+    opts = PackOptions(
+        manifest=inputs / "manifest" / p["manifest"],
+        channels=inputs / "channels" / p["channels"] if p.get("channels") else None,
+        format=p["format"], compressor=p["compressor"], substitutes=False, time_machine=False,
+        load_path=tuple(inputs / "load-path" / str(i) for i in range(int(p["load_path"]))),
+        guix_options=tuple(p["guix_options"]), symlinks=tuple(p["symlinks"]),
+        entry_point=p["entry_point"], name=p["name"], store=volume, force=True,
+        root=base.root, output_dir=base.output_dir,
+        daemon_mode=base.daemon_mode)
+    return opts, builder, meta
+
+
+def _place_firmware(dest: Path, top: Path, meta: dict[str, Any]) -> None:
+    """The bundled firmware sources into the firmware download cache (checked by sha256)."""
+    for f in meta.get("firmware", []):
+        if not (dest / f["file"]).exists():
+            dest.mkdir(parents=True, exist_ok=True)
+            with atomic_path(dest / f["file"]) as tmp:
+                tmp.write_bytes((top / "firmware" / f["file"]).read_bytes())
+
+
+def drop_unpacked(top: Path) -> None:
+    remove(top)
