@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from fwenv.engine import ContainerSpec
@@ -9,7 +11,7 @@ from fwenv.guix.builder import build_builder
 from fwenv.guix.daemon import DAEMON_MODES, daemon_spec, guix_session
 from fwenv.plan import Runner
 
-from ..conftest import config_with_output
+from ..conftest import config_with_output, unique
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +30,24 @@ def test_image_records_its_inputs_and_tarball(engine, builder_build):
     assert labels["org.fwenv.inputs"] == builder_build.inputs
     assert labels["org.fwenv.recipe"] == "debian"
     assert img.attrs["RootFS"]["Layers"] == [f"sha256:{labels['org.fwenv.tar-sha256']}"]
+
+
+def test_an_image_derived_from_the_builder_is_never_taken_for_it(engine, builder_build, tmp_path):
+    """A container committed from the builder (examples/ci/run-commit.sh does it) inherits its
+    labels, inputs digest included; guix.base must still find the image it built, not that one
+    (the committed one is newer, so the engine lists it first)."""
+    derived, box = unique("fwenv-test-derived"), unique("fwenv-test-derive")
+    subprocess.run(["docker", "run", "--name", box, "--network=none", builder_build.image,
+                    "touch", "/planted"], check=True, capture_output=True)
+    try:
+        subprocess.run(["docker", "commit", box, f"{builder_build.image.split(':')[0]}:{derived}"],
+                       check=True, capture_output=True)
+        again = build_builder(config_with_output(tmp_path), Runner(), engine)
+        assert again.skipped and again.image_id == engine.image(builder_build.image).id
+    finally:
+        subprocess.run(["docker", "rm", "-f", box], capture_output=True)
+        subprocess.run(["docker", "rmi", f"{builder_build.image.split(':')[0]}:{derived}"],
+                       capture_output=True)
 
 
 @pytest.mark.parametrize("mode", sorted(DAEMON_MODES))

@@ -30,6 +30,7 @@ from .rootfs import (
     RootfsRecipe,
     build_image,
     chroot,
+    imported_as_built,
     recipe_from_toml,
 )
 from .unshare import BOOTSTRAP, make_tar
@@ -231,7 +232,7 @@ def builder_ref(name: str, engine: Engine, image: str | None = None) -> str:
         return image
     found: list[Any] = engine.images_labelled("org.fwenv.recipe", "debian") + \
         engine.images_labelled("org.fwenv.recipe", "binary")
-    for img in found:
+    for img in filter(imported_as_built, found):  # not an image made from one
         for t in img.tags:
             if t.startswith(name + ":"):
                 return str(t)

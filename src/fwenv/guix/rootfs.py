@@ -141,14 +141,21 @@ class ImageResult:
     packages: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("packages")
-        return d
+        return {k: v for k, v in asdict(self).items() if k != "packages"}
 
 
 def existing_image(engine: Engine, recipe: RootfsRecipe) -> Any | None:
-    found = engine.images_labelled("org.fwenv.inputs", recipe.inputs_digest())
-    return found[0] if found else None
+    """The image fwenv imported for `recipe`'s inputs (labels are inherited by images made from
+    it, so it must also be imported_as_built and tagged in the recipe's repository)."""
+    return next((img for img in engine.images_labelled("org.fwenv.inputs", recipe.inputs_digest())
+                 if imported_as_built(img) and any(t.startswith(recipe.name + ":") for t in img.tags)),
+                None)
+
+
+def imported_as_built(img: Any) -> bool:
+    """Whether `img` is still the image fwenv imported: its one layer is its recorded tarball."""
+    tar_sha = (img.labels or {}).get("org.fwenv.tar-sha256", "")
+    return bool(tar_sha) and img.attrs.get("RootFS", {}).get("Layers") == [f"sha256:{tar_sha}"]
 
 
 @dataclass(frozen=True)
@@ -181,7 +188,7 @@ def build_image(recipe: RootfsRecipe, where: RootfsOptions, runner: Runner, engi
         img = existing_image(engine, recipe)
         if img is not None:
             labels = img.labels or {}
-            ref = next((t for t in img.tags if t.startswith(recipe.name + ":")), img.id)
+            ref = next(t for t in img.tags if t.startswith(recipe.name + ":"))
             runner.info(f"[green]✓[/] {ref}: inputs unchanged, skipped (--force rebuilds)")
             return ImageResult(
                 image=ref, image_id=img.id, tar=labels.get("org.fwenv.tar", ""),
