@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from fwenv.engine import Engine
+from fwenv.release.verify import image_digests
 from tests.conftest import _free_port
 from tests.release.test_cli_options import doc_commands, expand
 
@@ -242,11 +243,17 @@ def test_a_failure_after_agreement_keeps_the_builds_and_resume_publishes(
     assert containers(engine) == []
 
 
-def test_released_image_runs_under_its_documented_name(released: dict, engine: Engine) -> None:
+def test_released_image_runs_under_its_documented_name(day: dict, released: dict,
+                                                       engine: Engine) -> None:
     proc = subprocess.run(["docker", "run", "--rm", "--network=none", f"{ENV}:{V}"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr  # no --entry-point: environment.toml's bin/hello
     assert proc.stdout.strip() == "Hello from an offline Guix pack"
+    # the archive itself carries the name: `docker load -i` gives ENV:V (issue 15 item 7)
+    archive = next((day["clone"] / "release" / V).glob(f"{ENV}-{V}.tar.*"))
+    load = subprocess.run(["docker", "load", "-i", str(archive)], capture_output=True, text=True)
+    assert load.stdout.strip().splitlines() == [f"Loaded image: {ENV}:{V}"], load.stderr
+    assert engine.image(f"{ENV}:{V}").id == image_digests(archive).image_id
 
 
 def test_no_tag_is_lost_when_the_release_is_imported_again(day: dict, released: dict,

@@ -14,12 +14,14 @@ from typing import Any
 from ..engine import Engine, Mount
 from ..env.importer import import_pack
 from ..errors import FwenvError
+from ..fsutil import sha256_file
 from ..guix.daemon import daemon_spec, guix_session
 from ..guix.pack import stage_inputs
 from ..plan import Runner
 from .intoto import STATEMENT_NAME, build_statement, rom_sources_of, statement_text, validate_shape
 from .options import BuildSpec, ReleaseOptions, ReleaseProject
 from .preflight import git_state
+from .retag import retag_archive
 from .sbom import GUIX_QUERY, build_sbom, parse_query_output, validate_sbom
 from .sign import SUMS, hash_files, sums_text
 from .storeinfo import ItemInfo, store_info
@@ -93,13 +95,16 @@ def make_artifacts(proj: ReleaseProject, runner: Runner, engine: Engine, spec: B
     ext = "".join(tarball.suffixes[-2:]) if tarball.name.endswith(
         (".tar.gz", ".tar.xz", ".tar.zst", ".tar.bz2")) else tarball.suffix
     archive = f"{proj.env_image}-{version}{ext}"
+    named = f"{proj.env_image}:{version}"  # what `docker load` of the archive gives
     if runner.dry_run:
         guix_query_packages(runner, engine, spec)
-        runner.show(f"# place {tarball.name} as {archive}, write {SBOM_NAME}, {STATEMENT_NAME} "
-                    f"and {SUMS}")
+        retag_archive(runner, engine, spec.builder_image, tarball, directory / archive, named)
+        runner.show(f"# {tarball.name} named {named} → {archive}, write {SBOM_NAME}, "
+                    f"{STATEMENT_NAME} and {SUMS}")
         return Artifacts(directory, archive, {}, pack, "", [], firmware)
     directory.mkdir(parents=True, exist_ok=True)
-    _link_or_copy(tarball, directory / archive)
+    with runner.step(f"name the image archive {named} (in the builder)"):
+        retag_archive(runner, engine, spec.builder_image, tarball, directory / archive, named)
     digests = image_digests(directory / archive)
     packages = guix_query_packages(runner, engine, spec)
     infos = store_info(directory / archive)
@@ -117,7 +122,8 @@ def make_artifacts(proj: ReleaseProject, runner: Runner, engine: Engine, spec: B
         names.append(name)
         roms[name] = str(rom.get("sha256", ""))
     statement = build_statement(
-        archive=archive, archive_sha256=pack.sha256, image_id=digests.image_id, roms=roms,
+        archive=archive, archive_sha256=sha256_file(directory / archive), image_id=digests.image_id,
+        roms=roms,
         pack_record=dict(getattr(pack, "record", {}) or {}), rom_sources=rom_sources_of(firmware),
         version=version)
     validate_shape(statement)
@@ -135,15 +141,6 @@ def import_image(runner: Runner, engine: Engine, pack: Any, ref: str) -> Any:
                        pack_format="docker", force=True)
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    if dst.exists():
-        dst.unlink()
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
 def provenance_record(proj: ReleaseProject, opts: ReleaseOptions, arts: Artifacts, imported: Any,
                       pushed: dict[str, str] | None, checks: list[str], started: float,
                       work: Path) -> dict[str, Any]:
@@ -158,7 +155,8 @@ def provenance_record(proj: ReleaseProject, opts: ReleaseOptions, arts: Artifact
             "guix": pack_record.get("guix"),
             "manifest": pack_record.get("manifest"),
             "derivation": getattr(arts.pack, "derivation", ""),
-            "pack": {"file": arts.archive, "sha256": arts.pack.sha256,
+            "pack": {"file": arts.archive, "sha256": arts.sums.get(arts.archive, ""),
+                     "guix_output_sha256": arts.pack.sha256,  # before it was named (retag)
                      "store_path": getattr(arts.pack, "store_path", "")},
             "image": {"ref": imported.image, "id": arts.image_id, "layers": arts.layers},
             "firmware": fw,
