@@ -232,6 +232,8 @@ def test_a_failure_after_agreement_keeps_the_builds_and_resume_publishes(
     code2, out2, err2 = released["resumed"]
     assert code2 == 0, err2
     assert "build 1 of 2" not in err2 and "re-check the two builds" in err2
+    # the SBOM, statement and named archive made before the push failed are taken, not redone
+    assert "kept by the failed run, re-checked" in err2 and "→ SBOM and sums" not in err2
     result = json.loads(out2)
     digest = day["reg"].digest(ENV, V)
     assert digest and result["pushed"]["digest"] == digest

@@ -23,7 +23,7 @@ from .options import BuildSpec, ReleaseOptions, ReleaseProject
 from .preflight import git_state
 from .retag import retag_archive
 from .sbom import GUIX_QUERY, build_sbom, parse_query_output, validate_sbom
-from .sign import SUMS, hash_files, sums_text
+from .sign import SUMS, check_files, hash_files, parse_sums, sums_text
 from .storeinfo import ItemInfo, store_info
 from .verify import (
     image_digests,
@@ -133,6 +133,38 @@ def make_artifacts(proj: ReleaseProject, runner: Runner, engine: Engine, spec: B
     (directory / SUMS).write_text(sums_text(sums), encoding="utf-8")
     return Artifacts(directory, archive, sums, pack, digests.image_id, list(digests.diff_ids),
                      firmware, infos)
+
+
+def kept_artifacts(directory: Path, pack: Any, version: str, env_image: str,
+                   firmware: dict[str, Any]) -> Artifacts | None:
+    """The artifacts a release that failed after making them left in `directory`, if every
+    file still has its recorded sha256, the archive is this pack named `<env_image>:<version>`
+    and the ROMs are this smoke run's; else None (make them again)."""
+    try:
+        sums = parse_sums((directory / SUMS).read_text(encoding="utf-8"))
+    except (OSError, FwenvError):
+        return None
+    archive = next((n for n in sums if n.startswith(f"{env_image}-{version}.tar")), None)
+    roms = {n: d for n, d in sums.items() if n.startswith("firmware-")}
+    wanted = {f"firmware-{t}.rom": str(r.get("sha256", ""))
+              for t, r in firmware.get("roms", {}).items()}
+    if archive is None or roms != wanted or check_files(directory, sums):
+        return None
+    digests, built = image_digests(directory / archive), image_digests(Path(pack.tarball))
+    if (digests.image_id, digests.diff_ids) != (built.image_id, built.diff_ids) or \
+            digests.repo_tags != (f"{env_image}:{version}",):
+        return None
+    return Artifacts(directory, archive, sums, pack, digests.image_id, list(digests.diff_ids),
+                     firmware, store_info(directory / archive))
+
+
+def place(arts: Artifacts, dest: Path) -> None:
+    """Link (or copy) the artifacts' files into the staged release dir `dest`."""
+    for name in [*arts.sums, SUMS]:
+        try:
+            os.link(arts.directory / name, dest / name)
+        except OSError:
+            shutil.copyfile(arts.directory / name, dest / name)
 
 
 def import_image(runner: Runner, engine: Engine, pack: Any, ref: str) -> Any:

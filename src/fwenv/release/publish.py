@@ -36,7 +36,15 @@ from ..engine import Engine
 from ..errors import FwenvError
 from ..fsutil import atomic_path, output_lock
 from ..plan import Runner
-from .artifacts import PROVENANCE, Artifacts, import_image, make_artifacts, provenance_record
+from .artifacts import (
+    PROVENANCE,
+    Artifacts,
+    import_image,
+    kept_artifacts,
+    make_artifacts,
+    place,
+    provenance_record,
+)
 from .attest import write_attestation
 from .options import ReleaseOptions, ReleaseProject
 from .preflight import Preflight, check_version, normalize_registry
@@ -148,9 +156,7 @@ def _publish(p: _Publish, pack: Any,
         imported = import_image(runner, engine, pack, ref)
     firmware = smoke_firmware(runner, opts, ref)
     with _staged(runner, final) as tmp:
-        with runner.step("SBOM and sums"):
-            arts = make_artifacts(proj, runner, engine, opts.build, pack, tmp, version=opts.version,
-                                  firmware=firmware)
+        arts = _artifacts(p, pack, firmware, tmp)
         if arts.image_id != imported.image_id:
             raise FwenvError(f"imported image id {imported.image_id} is not the archive's "
                              f"config digest {arts.image_id}: report this as a fwenv bug")
@@ -178,6 +184,29 @@ def _publish(p: _Publish, pack: Any,
             for f in tmp.iterdir():
                 os.chmod(f, 0o644)
     return arts, imported, pushed, signed
+
+
+def _artifacts(p: _Publish, pack: Any, firmware: dict[str, Any], tmp: Path) -> Artifacts:
+    """SBOM, statement, named archive and sums, made in <work>/artifacts (kept with the builds
+    when publishing fails: --resume takes them once kept_artifacts re-checks them) and placed
+    in the staged release dir `tmp`."""
+    runner, kept = p.runner, p.work / "artifacts"
+    if runner.dry_run:
+        with runner.step("SBOM and sums"):
+            return make_artifacts(p.proj, runner, p.engine, p.opts.build, pack, tmp,
+                                  version=p.opts.version, firmware=firmware)
+    arts = kept_artifacts(kept, pack, p.opts.version, p.proj.env_image,
+                          firmware) if p.opts.resume else None
+    if arts is not None:
+        runner.info(f"[green]✓[/] SBOM, statement, archive and sums kept by the failed run, "
+                    f"re-checked: {kept}")
+    else:
+        shutil.rmtree(kept, ignore_errors=True)
+        with runner.step("SBOM and sums"):
+            arts = make_artifacts(p.proj, runner, p.engine, p.opts.build, pack, kept,
+                                  version=p.opts.version, firmware=firmware)
+    place(arts, tmp)
+    return arts
 
 
 def write_release_report(runner: Runner, opts: ReleaseOptions, tmp: Path,
