@@ -123,7 +123,8 @@ def main() -> None:
                 subprocess.run(["docker", "rmi", ref], capture_output=True, check=False)
     print(f"full release      {full:8.2f} s   ({how})")
     print(f"failed release    {failed:8.2f} s   (registry stopped after both builds agreed)")
-    print(f"resumed release   {resumed:8.2f} s   (--resume: re-check builds and kept artifacts, import, push)")
+    print(f"resumed release   {resumed:8.2f} s   "
+          "(--resume: re-check builds and kept artifacts, import, push)")
     ratio = resumed / full
     print(f"resume / full     {ratio:8.3f}     (goal ≤ 0.1: {'met' if ratio <= 0.1 else 'NOT met'})")
 

@@ -107,8 +107,8 @@ def test_bad_signer_names(name: str, record) -> None:
     record(f"signer name {name[:20]!r}", str(e.value))
 
 
-def _invoke(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"}
+def _invoke(*args: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock", **extra}
     env.pop("FWENV_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "invoke", "-r", str(ROOT), *args], cwd=cwd,
                           capture_output=True, text=True, env=env, check=False)
@@ -131,6 +131,31 @@ def test_task_flags(tmp_path: Path, args: tuple[str, ...], keys, kit, record) ->
     [line] = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
     record("invoke " + " ".join(args), line)
     assert kit.tree_state(tmp_path) == before
+
+
+@pytest.mark.parametrize("args", [
+    ("guix.pack", "--store", "/"), ("guix.pack", "--store", "../x"), ("guix.pack", "--store", "a b"),
+    ("guix.pack", "--authorize", "/"), ("guix.pack", "--authorize", "../none.pub"),
+    ("guix.pack", "--substitute-urls", "file:///etc"), ("guix.pack", "--substitute-urls", "ftp://x"),
+    ("release.bundle", "--version", "../x"), ("release.bundle", "--version", "/"),
+    ("env.build", "--bundle", "/"), ("env.build", "--bundle", "/etc/passwd"),
+    ("cache.serve", "--port", "0"), ("cache.serve", "--address", "a b"),
+    ("firmware.build", "--src", "/", "--board", "emulation/qemu-q35"),
+    ("firmware.build", "--src", ".", "--board", "../x"),
+])
+def test_option_names_and_paths(tmp_path: Path, args: tuple[str, ...], record) -> None:
+    """Each refused in one line naming the value, before anything is written (the output dir
+    is never made; a dry run where the task has one: the refusal comes before the plan)."""
+    dry = ("--dry-run",) if args[0] != "cache.serve" else ()
+    out = tmp_path / "output"
+    proc = _invoke(*args, *dry, cwd=ROOT, FWENV_OUTPUT_DIR=str(out))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    [line] = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    bad = args[-1] if args[0] != "firmware.build" else args[2 if args[2] == "/" else 4]
+    assert repr(bad) in line or f" {bad}" in line or f"{bad}:" in line \
+        or Path(bad).name in line, line  # the bad value itself is named
+    record("invoke " + " ".join(args), line)
+    assert not out.exists()
 
 
 def _ssh_key(where: Path, name: str) -> Path:

@@ -33,9 +33,8 @@ def unpack_bundle(output_dir: Path, bundle: Path) -> Path:
     """Unpack to output/bundles/<top>/ (atomically, replacing an older copy) and check the
     sums; its top directory."""
     if not bundle.is_file():
-        raise FwenvError(f"bundle {bundle} not found: pass the file release.bundle wrote")
+        raise FwenvError(f"bundle {bundle} is not a file: pass the file release.bundle wrote")
     base = output_dir / "bundles"
-    base.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(bundle) as tar:
             tops = {m.name.split("/", 1)[0] for m in tar.getmembers()}
@@ -43,6 +42,7 @@ def unpack_bundle(output_dir: Path, bundle: Path) -> Path:
                 raise FwenvError(f"{bundle.name} is not a fwenv bundle (one fwenv-bundle-<V>/ "
                                  "directory): pass the file release.bundle wrote")
             top = next(iter(tops))
+            base.mkdir(parents=True, exist_ok=True)  # only for what is a bundle
             with atomic_path(base / top, directory=True) as tmp:
                 tar.extractall(tmp, filter="data")
                 os.rename(tmp / top, tmp / ".top")
@@ -50,6 +50,9 @@ def unpack_bundle(output_dir: Path, bundle: Path) -> Path:
                     os.rename(p, tmp / p.name)
                 (tmp / ".top").rmdir()
                 check_sums(tmp, bundle.name)
+    except tarfile.ReadError:
+        raise FwenvError(f"{bundle.name} is not a tar archive: pass the file release.bundle "
+                         "wrote (or get it again)") from None
     except (tarfile.TarError, OSError) as e:
         raise FwenvError(f"{bundle.name} cannot be unpacked ({e}): the bundle is damaged; "
                          "get it again") from None

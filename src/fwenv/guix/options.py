@@ -123,7 +123,7 @@ def check_options(opts: PackOptions) -> None:
         raise FwenvError(f"signing key {opts.authorize} not found: pass --authorize with the "
                          "server's key (cache.serve writes output/cache/signing-key.pub)")
     if opts.store is not None:
-        check_pack_name(opts.store)
+        check_pack_name(opts.store, "--store volume name")
     if "--bootstrap" in opts.guix_options and opts.compressor != "xz":
         # guix pack --bootstrap ignores -C and always compresses with xz
         raise FwenvError(f"--guix-option=--bootstrap always writes xz, not {opts.compressor}: "
@@ -137,10 +137,10 @@ def check_options(opts: PackOptions) -> None:
 _PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 
 
-def check_pack_name(name: str) -> str:
+def check_pack_name(name: str, what: str = "pack name") -> str:
     """ASCII letters, digits, '.', '_', '-' (not first); no look-alikes, no paths."""
     if not _PACK_NAME.match(name):
-        raise FwenvError(f"invalid pack name {name!r}: use letters, digits, '.', '_', '-'")
+        raise FwenvError(f"invalid {what} {name!r}: use letters, digits, '.', '_', '-'")
     return name
 
 
