@@ -14,13 +14,10 @@ import json
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-MAIN = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(MAIN / "src"), str(MAIN)]
+from _common import MAIN, timed  # first: puts the checkout on sys.path
 
 from fwenv.config import load_config  # noqa: E402
 from fwenv.engine import Engine  # noqa: E402
@@ -29,12 +26,6 @@ from fwenv.guix.builder import build_builder  # noqa: E402
 from fwenv.guix.pack import store_volumes  # noqa: E402
 from fwenv.plan import Runner  # noqa: E402
 from tests.pack.conftest import offline_args, run_invoke  # noqa: E402
-
-
-def timed(fn):  # type: ignore[no-untyped-def]
-    t = time.monotonic()
-    out = fn()
-    return time.monotonic() - t, out
 
 
 def main() -> None:

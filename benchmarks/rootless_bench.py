@@ -30,12 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-MAIN = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(MAIN / "src"), str(MAIN)]
+from _common import MAIN, timed  # first: puts the checkout on sys.path
 
 from fwenv.config import load_config  # noqa: E402
 from fwenv.engine import Engine  # noqa: E402
@@ -55,11 +52,6 @@ from tests.rootless.conftest import (  # noqa: E402
 PARTS = ("pack", "firmware", "base")
 Times = dict[str, list[float]]
 
-
-def timed(fn: Callable[..., bytes], *args: Any, **kw: Any) -> tuple[float, bytes]:
-    t = time.monotonic()
-    out = fn(*args, **kw)
-    return time.monotonic() - t, out
 
 
 def ok(p: subprocess.CompletedProcess[bytes], what: str) -> subprocess.CompletedProcess[bytes]:

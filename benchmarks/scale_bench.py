@@ -19,15 +19,13 @@ import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-MAIN = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(MAIN / "src"), str(MAIN)]
+from _common import MAIN, timed  # first: puts the checkout on sys.path
 
 from fwenv.config import load_config  # noqa: E402
 from fwenv.engine import Engine  # noqa: E402
@@ -35,12 +33,6 @@ from fwenv.guix.builder import build_builder  # noqa: E402
 from fwenv.plan import Runner  # noqa: E402
 from tests.conftest import _free_port  # noqa: E402
 from tests.pack.conftest import invoke_argv, offline_args, run_invoke  # noqa: E402
-
-
-def timed(fn):  # type: ignore[no-untyped-def]
-    t = time.monotonic()
-    out = fn()
-    return time.monotonic() - t, out
 
 
 def serve(root: Path, store: str, builder: str, port: int) -> subprocess.Popen[str]:
