@@ -9,7 +9,6 @@ Usage: .venv/bin/python benchmarks/env_bench.py [--builder IMAGE] [--quick]
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
 import shutil
@@ -17,24 +16,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from _common import MAIN, timed  # first: puts the checkout on sys.path
+from _common import MAIN, builder_bench_args, timed  # first: puts the checkout on sys.path
 
-from fwenv.config import load_config  # noqa: E402
-from fwenv.engine import Engine  # noqa: E402
 from fwenv.fsutil import sha256_file  # noqa: E402
-from fwenv.guix.builder import build_builder  # noqa: E402
 from fwenv.guix.pack import store_volumes  # noqa: E402
-from fwenv.plan import Runner  # noqa: E402
 from tests.pack.conftest import offline_args, run_invoke  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--builder", help="builder image (default: guix.base's, built if missing)")
-    ap.add_argument("--quick", action="store_true", help="CI smoke run: each step once, small hash")
-    a = ap.parse_args()
-    engine = Engine.connect()
-    builder = a.builder or build_builder(load_config(MAIN), Runner(), engine).image
+    a, engine, builder = builder_bench_args(__doc__, "CI smoke run: each step once, small hash")
     volumes_before = set(store_volumes(engine))
     env_image = f"fwenv-bench-env-{secrets.token_hex(3)}"
     root = Path(tempfile.mkdtemp(prefix="fwenv-bench-"))

@@ -11,7 +11,6 @@ Usage: .venv/bin/python benchmarks/scale_bench.py [--builder IMAGE] [--quick]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import secrets
@@ -25,12 +24,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _common import MAIN, timed  # first: puts the checkout on sys.path
+from _common import MAIN, builder_bench_args, timed  # first: puts the checkout on sys.path
 
-from fwenv.config import load_config  # noqa: E402
-from fwenv.engine import Engine  # noqa: E402
-from fwenv.guix.builder import build_builder  # noqa: E402
-from fwenv.plan import Runner  # noqa: E402
 from tests.conftest import _free_port  # noqa: E402
 from tests.pack.conftest import invoke_argv, offline_args, run_invoke  # noqa: E402
 
@@ -53,12 +48,7 @@ def serve(root: Path, store: str, builder: str, port: int) -> subprocess.Popen[s
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--builder", help="builder image (default: guix.base's, built if missing)")
-    ap.add_argument("--quick", action="store_true", help="CI smoke run: each step once")
-    a = ap.parse_args()
-    engine = Engine.connect()
-    builder = a.builder or build_builder(load_config(MAIN), Runner(), engine).image
+    a, engine, builder = builder_bench_args(__doc__, "CI smoke run: each step once")
     run = secrets.token_hex(3)
     vol = {k: f"fwenv-bench-{k}-{run}" for k in ("a", "env", "bundle")}
     env_image = f"fwenv-bench-scale-{run}"
