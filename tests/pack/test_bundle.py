@@ -2,7 +2,8 @@
 environment (tests/pack/offline): the pack built normally in store A and the pack rebuilt from
 the bundle in a fresh store volume, by the bundle's builder on --network=none, have the same
 sha256. NOT exercised here: firmware sources in the bundle (the test project has no smoke
-targets; the unit tests cover the sums), a time-machine pin (refused by release.bundle)."""
+targets; tests/firmware/test_bundle_sources.py carries the real coreboot source through
+bundle and unpack), a time-machine pin (refused by release.bundle)."""
 
 from __future__ import annotations
 
