@@ -48,3 +48,18 @@ def test_an_archive_that_is_not_one_image_is_refused_in_one_line(tmp_path: Path,
     with pytest.raises(FwenvError) as e:
         retagged_members(docker_pack(tmp_path / "p.tar.gz", members), "x:1")
     assert "\n" not in str(e.value) and "p.tar.gz" in str(e.value)
+
+
+def test_verify_names_other_naming_tools_as_the_likely_cause(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from fwenv.release.check import _naming_hint
+
+    (tmp_path / "provenance.json").write_text(json.dumps(
+        {"chain": {"pack": {"named_with": "tar (GNU tar) 1.35; xz (XZ Utils) 5.8.4"}}}))
+    other = SimpleNamespace(named_with="tar (GNU tar) 1.35; xz (XZ Utils) 5.9.0")
+    same = SimpleNamespace(named_with="tar (GNU tar) 1.35; xz (XZ Utils) 5.8.4")
+    hint = _naming_hint(tmp_path, other)  # type: ignore[arg-type]
+    assert "5.8.4" in hint and "5.9.0" in hint and "builder" in hint
+    assert _naming_hint(tmp_path, same) == ""  # type: ignore[arg-type]
+    assert _naming_hint(tmp_path / "none", other) == ""  # type: ignore[arg-type]

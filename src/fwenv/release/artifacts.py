@@ -34,6 +34,7 @@ SBOM_NAME = "sbom.cdx.json"
 
 
 PROVENANCE = "provenance.json"
+NAMED_WITH = ".named-with"  # beside the artifacts (not attested): retag's tool versions
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Artifacts:
     layers: list[str]
     firmware: dict[str, Any]
     store: dict[str, ItemInfo] = field(default_factory=dict)  # the image's items (storeinfo)
+    named_with: str = ""  # the builder's tools that named the archive (fwenv.release.retag)
 
 
 def guix_query_packages(runner: Runner, engine: Engine,
@@ -104,7 +106,9 @@ def make_artifacts(proj: ReleaseProject, runner: Runner, engine: Engine, spec: B
         return Artifacts(directory, archive, {}, pack, "", [], firmware)
     directory.mkdir(parents=True, exist_ok=True)
     with runner.step(f"name the image archive {named} (in the builder)"):
-        retag_archive(runner, engine, spec.builder_image, tarball, directory / archive, named)
+        named_with = retag_archive(runner, engine, spec.builder_image, tarball,
+                                   directory / archive, named)
+    (directory / NAMED_WITH).write_text(named_with + "\n", encoding="utf-8")
     digests = image_digests(directory / archive)
     packages = guix_query_packages(runner, engine, spec)
     infos = store_info(directory / archive)
@@ -132,7 +136,7 @@ def make_artifacts(proj: ReleaseProject, runner: Runner, engine: Engine, spec: B
     sums = hash_files(directory, names)
     (directory / SUMS).write_text(sums_text(sums), encoding="utf-8")
     return Artifacts(directory, archive, sums, pack, digests.image_id, list(digests.diff_ids),
-                     firmware, infos)
+                     firmware, infos, named_with)
 
 
 def kept_artifacts(directory: Path, pack: Any, version: str, env_image: str,
@@ -154,8 +158,10 @@ def kept_artifacts(directory: Path, pack: Any, version: str, env_image: str,
     if (digests.image_id, digests.diff_ids) != (built.image_id, built.diff_ids) or \
             digests.repo_tags != (f"{env_image}:{version}",):
         return None
+    named_with = (directory / NAMED_WITH).read_text(encoding="utf-8").strip() \
+        if (directory / NAMED_WITH).is_file() else ""
     return Artifacts(directory, archive, sums, pack, digests.image_id, list(digests.diff_ids),
-                     firmware, store_info(directory / archive))
+                     firmware, store_info(directory / archive), named_with)
 
 
 def place(arts: Artifacts, dest: Path) -> None:
@@ -189,6 +195,7 @@ def provenance_record(proj: ReleaseProject, opts: ReleaseOptions, arts: Artifact
             "derivation": getattr(arts.pack, "derivation", ""),
             "pack": {"file": arts.archive, "sha256": arts.sums.get(arts.archive, ""),
                      "guix_output_sha256": arts.pack.sha256,  # before it was named (retag)
+                     "named_with": arts.named_with,
                      "store_path": getattr(arts.pack, "store_path", "")},
             "image": {"ref": imported.image, "id": arts.image_id, "layers": arts.layers},
             "firmware": fw,

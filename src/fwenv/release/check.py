@@ -102,6 +102,20 @@ def check_release_statement(release_dir: Path, rel: SignerResult) -> SignerResul
     return rel
 
 
+def _naming_hint(release_dir: Path, local: Artifacts) -> str:
+    """When the archives' naming tools differ (fwenv.release.retag), say so: the same image
+    can then have other archive bytes."""
+    try:
+        theirs = (load_provenance_file(release_dir).get("chain", {}).get("pack") or {}).get(
+            "named_with", "")
+    except FwenvError:
+        return ""
+    if theirs and local.named_with and theirs != local.named_with:
+        return (f"the release's archive was named with {theirs}, this rebuild's with "
+                f"{local.named_with}: use a builder with the release's versions")
+    return ""
+
+
 def verify(cfg: Config, runner: Runner, engine: Engine, **options: Any) -> dict[str, Any]:
     """Check signers, the release dir, a local rebuild and a published image; never raises
     on a mismatch (the caller exits non-zero when `ok` is false). `options`: VerifyOptions."""
@@ -122,8 +136,10 @@ def verify(cfg: Config, runner: Runner, engine: Engine, **options: Any) -> dict[
     if local is not None and not runner.dry_run:
         diff = [f"vs {r.signer}: {'; '.join(d)}" for r in results if r.sums
                 for d in [compare_sums(r.sums, local.sums)] if d]
+        if diff and release_dir is not None:
+            diff.append(_naming_hint(release_dir, local))
         results.append(SignerResult("local rebuild", "differs" if diff else "verified",
-                                    " | ".join(diff), local.sums))
+                                    " | ".join(d for d in diff if d), local.sums))
     image_check = None
     if image is not None:
         image_check = check_published_image(runner, engine, image, local,

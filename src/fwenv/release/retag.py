@@ -41,8 +41,10 @@ def retagged_members(archive: Path, ref: str) -> tuple[bytes, bytes]:
 
 
 def retag_archive(runner: Runner, engine: Engine, builder: str, src: Path, dest: Path,
-                  ref: str) -> None:
-    """Write `dest`: the docker archive `src` named `ref`, made in `builder` (see module)."""
+                  ref: str) -> str:
+    """Write `dest`: the docker archive `src` named `ref`, made in `builder` (see module).
+    Returns the tools that made its bytes ("tar (GNU tar) 1.35; xz (XZ Utils) 5.8.4"): a
+    signer whose builder has other versions may get other bytes for the same image."""
     comp = next((c for ext, c in COMPRESSORS.items() if src.name.endswith(ext)), None)
     if comp is None:
         raise FwenvError(f"{src.name}: a release archive is .tar.gz, .tar.xz or .tar.zst")
@@ -52,7 +54,7 @@ def retag_archive(runner: Runner, engine: Engine, builder: str, src: Path, dest:
             Mount(str(SCRIPT), "/fwenv/retag.sh", read_only=True),
             Mount(str(src), "/fwenv/in/archive", read_only=True),
             Mount(f"{dest.parent}/.retag.PID.tmp", "/fwenv/work")]))
-        return
+        return ""
     manifest, repositories = retagged_members(src, ref)
     work = make_temp(dest.parent.resolve(), "retag", is_dir=True)
     try:
@@ -67,5 +69,6 @@ def retag_archive(runner: Runner, engine: Engine, builder: str, src: Path, dest:
             raise FwenvError(f"naming the image archive {ref} failed: {last}")
         (work / "archive").chmod(0o644)
         (work / "archive").replace(dest)
+        return "; ".join((work / "tools").read_text(encoding="utf-8").split("\n")).strip("; ")
     finally:
         shutil.rmtree(work, ignore_errors=True)

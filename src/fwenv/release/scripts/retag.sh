@@ -2,7 +2,7 @@
 # Give a docker image archive its released name: retag.sh COMPRESSOR ARCHIVE WORK
 # Guix's docker packs always say <profile>:latest in manifest.json and repositories. This
 # replaces those two members with WORK/manifest.json and WORK/repositories (written by
-# fwenv.release.retag) and writes WORK/archive; every other member, the image config and so
+# fwenv.release.retag) and writes WORK/archive (and WORK/tools, the tools' versions); every other member, the image config and so
 # the image ID stay as they are. It runs in the pinned builder image on --network=none, so
 # the new bytes come from that image's tar and compressor, the same on every signer's machine.
 set -eu
@@ -22,3 +22,5 @@ tar -rf image.tar --format=gnu --owner=root:0 --group=root:0 --mtime=@1 --no-rec
   ./manifest.json ./repositories
 $enc < image.tar > archive
 rm image.tar
+# the tools that made these bytes (provenance.json: chain.pack.named_with)
+{ tar --version | head -n 1; $comp --version | head -n 1; } > tools
