@@ -36,18 +36,17 @@ def test_an_image_derived_from_the_builder_is_never_taken_for_it(engine, builder
     """A container committed from the builder (examples/ci/run-commit.sh does it) inherits its
     labels, inputs digest included; guix.base must still find the image it built, not that one
     (the committed one is newer, so the engine lists it first)."""
-    derived, box = unique("fwenv-test-derived"), unique("fwenv-test-derive")
+    box = unique("fwenv-test-derive")
+    derived = f"{builder_build.image.split(':')[0]}:{unique('fwenv-test-derived')}"
     subprocess.run(["docker", "run", "--name", box, "--network=none", builder_build.image,
                     "touch", "/planted"], check=True, capture_output=True)
     try:
-        subprocess.run(["docker", "commit", box, f"{builder_build.image.split(':')[0]}:{derived}"],
-                       check=True, capture_output=True)
+        subprocess.run(["docker", "commit", box, derived], check=True, capture_output=True)
         again = build_builder(config_with_output(tmp_path), Runner(), engine)
         assert again.skipped and again.image_id == engine.image(builder_build.image).id
     finally:
         subprocess.run(["docker", "rm", "-f", box], capture_output=True)
-        subprocess.run(["docker", "rmi", f"{builder_build.image.split(':')[0]}:{derived}"],
-                       capture_output=True)
+        subprocess.run(["docker", "rmi", derived], capture_output=True)
 
 
 @pytest.mark.parametrize("mode", sorted(DAEMON_MODES))

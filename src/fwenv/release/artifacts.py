@@ -100,14 +100,16 @@ def make_artifacts(proj: ReleaseProject, runner: Runner, engine: Engine, spec: B
     named = f"{proj.env_image}:{version}"  # what `docker load` of the archive gives
     if runner.dry_run:
         guix_query_packages(runner, engine, spec)
-        retag_archive(runner, engine, spec.builder_image, tarball, directory / archive, named)
+        retag_archive(runner, engine, spec.builder_image, spec.pack_options.compressor, tarball,
+                      directory / archive, named)
         runner.show(f"# {tarball.name} named {named} → {archive}, write {SBOM_NAME}, "
                     f"{STATEMENT_NAME} and {SUMS}")
         return Artifacts(directory, archive, {}, pack, "", [], firmware)
     directory.mkdir(parents=True, exist_ok=True)
     with runner.step(f"name the image archive {named} (in the builder)"):
-        named_with = retag_archive(runner, engine, spec.builder_image, tarball,
-                                   directory / archive, named)
+        named_with = retag_archive(runner, engine, spec.builder_image,
+                                   spec.pack_options.compressor, tarball, directory / archive,
+                                   named)
     (directory / NAMED_WITH).write_text(named_with + "\n", encoding="utf-8")
     digests = image_digests(directory / archive)
     packages = guix_query_packages(runner, engine, spec)
@@ -118,7 +120,8 @@ def make_artifacts(proj: ReleaseProject, runner: Runner, engine: Engine, spec: B
                       source_date_epoch=proj.source_date_epoch, infos=infos)
     validate_sbom(sbom)
     (directory / SBOM_NAME).write_text(sbom, encoding="utf-8")
-    names = [archive, SBOM_NAME]
+    archive_sha256 = sha256_file(directory / archive)  # once: the archive may be gigabytes
+    names = [SBOM_NAME]
     roms = {}
     for target, rom in sorted(firmware.get("roms", {}).items()):
         name = f"firmware-{target}.rom"
@@ -126,14 +129,13 @@ def make_artifacts(proj: ReleaseProject, runner: Runner, engine: Engine, spec: B
         names.append(name)
         roms[name] = str(rom.get("sha256", ""))
     statement = build_statement(
-        archive=archive, archive_sha256=sha256_file(directory / archive), image_id=digests.image_id,
-        roms=roms,
+        archive=archive, archive_sha256=archive_sha256, image_id=digests.image_id, roms=roms,
         pack_record=dict(getattr(pack, "record", {}) or {}), rom_sources=rom_sources_of(firmware),
         version=version)
     validate_shape(statement)
     (directory / STATEMENT_NAME).write_text(statement_text(statement), encoding="utf-8")
     names.append(STATEMENT_NAME)
-    sums = hash_files(directory, names)
+    sums = {archive: archive_sha256, **hash_files(directory, names)}
     (directory / SUMS).write_text(sums_text(sums), encoding="utf-8")
     return Artifacts(directory, archive, sums, pack, digests.image_id, list(digests.diff_ids),
                      firmware, infos, named_with)

@@ -136,10 +136,9 @@ def verify(cfg: Config, runner: Runner, engine: Engine, **options: Any) -> dict[
     if local is not None and not runner.dry_run:
         diff = [f"vs {r.signer}: {'; '.join(d)}" for r in results if r.sums
                 for d in [compare_sums(r.sums, local.sums)] if d]
-        if diff and release_dir is not None:
-            diff.append(_naming_hint(release_dir, local))
+        hint = _naming_hint(release_dir, local) if diff and release_dir is not None else ""
         results.append(SignerResult("local rebuild", "differs" if diff else "verified",
-                                    " | ".join(d for d in diff if d), local.sums))
+                                    " | ".join([*diff, hint] if hint else diff), local.sums))
     image_check = None
     if image is not None:
         image_check = check_published_image(runner, engine, image, local,

@@ -191,21 +191,19 @@ def _artifacts(p: _Publish, pack: Any, firmware: dict[str, Any], tmp: Path) -> A
     when publishing fails: --resume takes them once kept_artifacts re-checks them) and placed
     in the staged release dir `tmp`."""
     runner, kept = p.runner, p.work / "artifacts"
-    if runner.dry_run:
-        with runner.step("SBOM and sums"):
-            return make_artifacts(p.proj, runner, p.engine, p.opts.build, pack, tmp,
-                                  version=p.opts.version, firmware=firmware)
-    arts = kept_artifacts(kept, pack, p.opts.version, p.proj.env_image,
-                          firmware) if p.opts.resume else None
+    arts = kept_artifacts(kept, pack, p.opts.version, p.proj.env_image, firmware) \
+        if p.opts.resume and not runner.dry_run else None
     if arts is not None:
         runner.info(f"[green]✓[/] SBOM, statement, archive and sums kept by the failed run, "
                     f"re-checked: {kept}")
     else:
-        shutil.rmtree(kept, ignore_errors=True)
+        if not runner.dry_run:
+            shutil.rmtree(kept, ignore_errors=True)
         with runner.step("SBOM and sums"):
             arts = make_artifacts(p.proj, runner, p.engine, p.opts.build, pack, kept,
                                   version=p.opts.version, firmware=firmware)
-    place(arts, tmp)
+    if not runner.dry_run:
+        place(arts, tmp)
     return arts
 
 

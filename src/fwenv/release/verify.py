@@ -136,8 +136,8 @@ def compare_archives(first: Path, second: Path) -> list[str]:
             ea, eb = ia.get(na), ib.get(nb)
             if ea is None or eb is None or ea.sha256 == eb.sha256:
                 continue
-            with tarfile.open(fileobj=_member(ta, na), mode="r:") as la, \
-                    tarfile.open(fileobj=_member(tb, nb), mode="r:") as lb:
+            with tarfile.open(fileobj=tar_member(ta, na), mode="r:") as la, \
+                    tarfile.open(fileobj=tar_member(tb, nb), mode="r:") as lb:
                 label = na if na == nb else f"{na} vs {nb}"
                 lines += _diff_index(index_tar(la), index_tar(lb), f"layer {label}: ")
     if not lines:
@@ -147,7 +147,7 @@ def compare_archives(first: Path, second: Path) -> list[str]:
 
 def _layer_names(tf: tarfile.TarFile) -> list[str]:
     try:
-        return [str(n).removeprefix("./") for n in json.load(_member(tf, "manifest.json"))[0]
+        return [str(n).removeprefix("./") for n in json.load(tar_member(tf, "manifest.json"))[0]
                 ["Layers"]]
     except (KeyError, IndexError, ValueError, TypeError):
         return []
@@ -165,9 +165,9 @@ def image_digests(archive: Path) -> ImageDigests:
     """Image ID and layer digests of a `docker save`/`guix pack -f docker` archive, read offline."""
     with open_tar(archive) as tf:
         try:
-            manifest = json.load(_member(tf, "manifest.json"))
+            manifest = json.load(tar_member(tf, "manifest.json"))
             entry = manifest[0]
-            config_bytes = _member(tf, entry["Config"]).read()
+            config_bytes = tar_member(tf, entry["Config"]).read()
         except (KeyError, IndexError, ValueError, TypeError):
             raise FwenvError(f"{archive.name} is not a docker image archive (no manifest.json): "
                              "build the pack with --format docker") from None
@@ -179,7 +179,8 @@ def image_digests(archive: Path) -> ImageDigests:
     )
 
 
-def _member(tf: tarfile.TarFile, name: str) -> IO[bytes]:
+def tar_member(tf: tarfile.TarFile, name: str) -> IO[bytes]:
+    """Member `name` (or `./name`, as Guix writes them) of an open archive; KeyError if absent."""
     for candidate in (name, "./" + name):
         try:
             f = tf.extractfile(candidate)

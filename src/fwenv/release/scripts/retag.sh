@@ -2,9 +2,9 @@
 # Give a docker image archive its released name: retag.sh COMPRESSOR ARCHIVE WORK
 # Guix's docker packs always say <profile>:latest in manifest.json and repositories. This
 # replaces those two members with WORK/manifest.json and WORK/repositories (written by
-# fwenv.release.retag) and writes WORK/archive (and WORK/tools, the tools' versions); every other member, the image config and so
-# the image ID stay as they are. It runs in the pinned builder image on --network=none, so
-# the new bytes come from that image's tar and compressor, the same on every signer's machine.
+# fwenv.release.retag) and writes WORK/archive and WORK/tools (the tools' versions); every
+# other member, the image config and so the image ID stay as they are. It runs in the pinned
+# builder image on --network=none, so the new bytes come from that image's tar and compressor.
 set -eu
 comp=$1 in=$2 work=$3
 case $comp in
