@@ -30,6 +30,7 @@ from typing import Any
 
 from ..engine import ContainerSpec, Engine, Mount
 from ..errors import FwenvError
+from ..fsutil import script
 from ..plan import Runner
 
 SOCKET = "/var/guix/daemon-socket/socket"
@@ -40,6 +41,8 @@ CLIENT_HOME = f"/home/{CLIENT_USER}"
 CLIENT_ENV = {"HOME": CLIENT_HOME, "USER": CLIENT_USER, "LOGNAME": CLIENT_USER}
 ADD_CLIENT = ["useradd", "--uid", str(CLIENT_UID), "--user-group", "--create-home",
               "--home-dir", CLIENT_HOME, "--shell", "/usr/sbin/nologin", CLIENT_USER]
+# The client's profile directory (time-machine's cache of pinned Guixes): see the script.
+ADD_CLIENT_PROFILES = ["sh", "-c", script(__package__, "client-profile.sh"), "sh", CLIENT_USER]
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ def guix_session(
         engine.create(spec, name=name)
         session = GuixSession(runner, name, engine)
         session.exec(ADD_CLIENT, user="root")
+        session.exec(ADD_CLIENT_PROFILES, user="root")
         yield session
         return
     container = engine.create(spec, name=name)
@@ -178,6 +182,7 @@ def guix_session(
         _wait_for_socket(engine, container, timeout)
         session = GuixSession(runner, name, engine, container)
         session.exec(ADD_CLIENT, user="root", what="create the unprivileged guix user")
+        session.exec(ADD_CLIENT_PROFILES, user="root", what="make the guix user's profile dir")
         yield session
     finally:
         Engine._remove(container)
