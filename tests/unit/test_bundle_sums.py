@@ -59,3 +59,44 @@ def test_not_a_bundle(tmp_path: Path) -> None:
     with pytest.raises(FwenvError, match="is not a fwenv bundle"):
         unpack_bundle(load_config(tmp_path).output_dir, tar)
     assert not (tmp_path / "out" / "bundles").exists()  # nothing made for what is no bundle
+
+
+KEY = "a" * 52
+PROFILE = "/gnu/store/" + "0" * 32 + "-profile"
+
+
+@pytest.mark.parametrize("pinned", [
+    {"key": "../../../etc/cron.d/x", "profile": PROFILE},  # the entry name becomes a path
+    {"key": KEY + "/x", "profile": PROFILE},
+    {"key": KEY, "profile": "/etc"},  # the link would point out of the store
+    {"key": KEY, "profile": PROFILE + "/../../etc"},
+    {"key": KEY, "profile": "/gnu/store/" + "e" * 32 + "-x"},  # 'e' is not Guix base32
+    {"key": KEY},
+    "x",
+])
+def test_a_forged_pinned_guix_is_refused(pinned) -> None:
+    from fwenv.env.bundle import check_pinned_guix
+
+    with pytest.raises(FwenvError, match="is not a time-machine cache entry") as e:
+        check_pinned_guix(pinned, "b/bundle.json")
+    assert "\n" not in str(e.value)
+
+
+def test_a_real_pinned_guix_is_taken() -> None:
+    from fwenv.env.bundle import check_pinned_guix
+
+    assert check_pinned_guix({"key": KEY, "profile": PROFILE}, "b") == {"key": KEY,
+                                                                          "profile": PROFILE}
+
+
+def test_a_channel_without_a_commit_cannot_be_bundled(tmp_path: Path) -> None:
+    """time-machine would have to fetch the branch tip: refused before anything runs."""
+    from fwenv.guix.options import PackOptions
+    from fwenv.release.bundle import _check_pinned
+
+    ch = tmp_path / "channels.scm"
+    ch.write_text('(list (channel (name \'guix) (url "https://x") (commit\n  "' + "a" * 40
+                  + '"))\n      (channel (name \'extra) (url "https://y") (branch "main")))\n')
+    opts = PackOptions(manifest=ch, channels=ch, root=tmp_path)
+    with pytest.raises(FwenvError, match=r"channels.scm:3: channel extra names no commit"):
+        _check_pinned(opts)

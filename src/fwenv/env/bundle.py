@@ -3,8 +3,11 @@
 Check every member against the bundle's SHA256SUMS (nothing missing, nothing extra), unpack it
 to output/bundles/<name>/, `docker load` its builder image, import its signed store archive
 into a fresh store volume (the archive's key authorized first, in that store's builder only),
-then pack again with --no-substitutes and no time-machine: the builder runs on --network=none.
-The rebuild must give the bundle's derivation; env.build compares the pack with its sha256.
+then pack again with --no-substitutes: the builder runs on --network=none. A bundle of a
+time-machine pack carries the pinned Guix's profile and the name of time-machine's cache entry
+for it; the entry is put back in the fresh store's /var/guix (where Guix 1.5 keeps it), so
+`guix time-machine` takes that profile instead of fetching Guix. The rebuild must give the
+bundle's derivation; env.build compares the pack with its sha256.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tarfile
 import uuid
 from pathlib import Path
@@ -20,13 +24,25 @@ from typing import Any
 from ..engine import Engine, Mount
 from ..errors import FwenvError
 from ..fsutil import atomic_path, remove, script, sha256_file
-from ..guix.daemon import daemon_spec, guix_session
+from ..guix.daemon import CLIENT_USER, daemon_spec, guix_session
 from ..guix.options import PackOptions
 from ..guix.pack import STORE_LABEL, STORE_ROLE
 from ..plan import Runner
 
 _IMPORT = script("fwenv.guix", "bundle-import.sh")
 IN_BUNDLE = "/fwenv/bundle"
+_CACHE_KEY = re.compile(r"[0-9a-z]{52}")  # time-machine's: base32 of a sha256 of the commits
+_STORE_ITEM = re.compile(r"/gnu/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+")
+
+
+def check_pinned_guix(pinned: Any, shown: str) -> dict[str, str]:
+    """A time-machine cache entry's name and the store profile it links to, both checked
+    before they reach a path: the entry name is a file name, the profile a store item."""
+    if (not isinstance(pinned, dict) or not _CACHE_KEY.fullmatch(str(pinned.get("key")))
+            or not _STORE_ITEM.fullmatch(str(pinned.get("profile")))):
+        raise FwenvError(f"{shown}: the pinned Guix is not a time-machine cache entry and a "
+                         "store profile: bundle again with this fwenv")
+    return {"key": str(pinned["key"]), "profile": str(pinned["profile"])}
 
 
 def unpack_bundle(output_dir: Path, bundle: Path) -> Path:
@@ -90,6 +106,9 @@ def import_bundle(runner: Runner, engine: Engine, top: Path, base: PackOptions,
         raise FwenvError(f"{top.name}: unknown bundle schema {meta.get('schema')!r}: "
                          "use the fwenv version that wrote it")
     builder = str(meta["builder"])
+    pinned = meta.get("pinned_guix")
+    if pinned is not None:
+        pinned = check_pinned_guix(pinned, f"{top.name}/bundle.json")
     volume = base.store or "fwenv-guix-store-bundle-" + hashlib.sha256(
         (top / "SHA256SUMS").read_bytes()).hexdigest()[:8] + "-" + uuid.uuid4().hex[:6]
     if engine.volume_exists(volume):
@@ -106,15 +125,17 @@ def import_bundle(runner: Runner, engine: Engine, top: Path, base: PackOptions,
                            Mount(str(top / "store"), IN_BUNDLE, read_only=True)])
     with runner.step(f"guix archive --import into {volume} (--network=none)"), \
             guix_session(engine, runner, spec) as s:
-        s.exec(["sh", "-c", _IMPORT, "sh", f"{IN_BUNDLE}/archive-key.pub",
-                f"{IN_BUNDLE}/store.nar"], user="root", what="guix archive --import")
+        s.exec(["sh", "-c", _IMPORT, "sh", CLIENT_USER, f"{IN_BUNDLE}/archive-key.pub",
+                f"{IN_BUNDLE}/store.nar", *((pinned["key"], pinned["profile"]) if pinned else ())],
+               user="root", what="guix archive --import")
     _place_firmware(downloads, top, meta)
     p = meta["pack"]
     inputs = top / "inputs"
     opts = PackOptions(
         manifest=inputs / "manifest" / p["manifest"],
         channels=inputs / "channels" / p["channels"] if p.get("channels") else None,
-        format=p["format"], compressor=p["compressor"], substitutes=False, time_machine=False,
+        format=p["format"], compressor=p["compressor"], substitutes=False,
+        time_machine=pinned is not None, air_gapped=True,
         load_path=tuple(inputs / "load-path" / str(i) for i in range(int(p["load_path"]))),
         guix_options=tuple(p["guix_options"]), symlinks=tuple(p["symlinks"]),
         entry_point=p["entry_point"], name=p["name"], store=volume, force=True,

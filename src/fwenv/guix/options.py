@@ -51,6 +51,9 @@ class PackOptions:
     force: bool = False
     daemon_mode: str = "unprivileged"
     recipe: str | None = None  # builder recipe, recorded
+    # An air-gapped rebuild (env.build --bundle): --network=none even with time-machine, whose
+    # Guix the bundle put in the store; nothing is fetched, so nothing is checked for reach.
+    air_gapped: bool = False
     # Where, not what: not recorded. Paths are recorded relative to root; the pack lands in
     # output_dir.
     root: Path = Path(".")
@@ -128,6 +131,8 @@ def check_options(opts: PackOptions) -> None:
         # guix pack --bootstrap ignores -C and always compresses with xz
         raise FwenvError(f"--guix-option=--bootstrap always writes xz, not {opts.compressor}: "
                          "add --compressor=xz")
+    if opts.air_gapped and opts.substitutes:
+        raise FwenvError("an air-gapped pack cannot use substitutes: add --no-substitutes")
     if opts.time_machine and opts.channels is None:
         raise FwenvError("guix time-machine needs channels: pass --channels FILE "
                          "or --no-time-machine")
@@ -194,9 +199,10 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def pack_network(opts: PackOptions) -> str:
-    """none when nothing is downloaded; host when every substitute server is on this machine's
-    loopback (a cache.serve; only the host's network namespace reaches it); else bridge."""
-    if not (opts.time_machine or opts.substitutes):
+    """none when nothing is downloaded (or the run is air-gapped); host when every substitute
+    server is on this machine's loopback (a cache.serve; only the host's network namespace
+    reaches it); else bridge."""
+    if opts.air_gapped or not (opts.time_machine or opts.substitutes):
         return "none"
     if (opts.substitutes and opts.substitute_urls and not opts.time_machine
             and all(urlparse(u).hostname in LOOPBACK for u in opts.substitute_urls)):
@@ -216,6 +222,8 @@ def _reachable(url: str, timeout: float = 3.0) -> bool:
 
 def preflight_network(opts: PackOptions, channels: list[dict[str, str]]) -> None:
     """Fail fast, before any container, when what the run must download is out of reach."""
+    if opts.air_gapped:
+        return
     if opts.time_machine:
         for ch in channels:
             if not _reachable(ch["url"]):

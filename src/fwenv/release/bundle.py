@@ -8,8 +8,11 @@ pinned source files of the smoke targets; bundle.json — how to pack again; SHA
 all of them. `invoke env.build --bundle FILE` (fwenv.env.bundle) checks the sums, imports the
 archive into a fresh store volume and packs again with the builder on --network=none.
 
-The rebuild uses the builder image's own Guix: a pack pinned by `guix time-machine` is refused
-(its Guix would have to be fetched; bundling it is not implemented).
+A pack pinned by `guix time-machine` also bundles the pinned Guix: the profile time-machine
+built (or substituted) for channels.scm, with its closure, and the cache entry time-machine looks
+it up by (a hash of the channel commits). On the air-gapped side that entry is put back, so
+time-machine finds its Guix without fetching anything (see fwenv.env.bundle). Every channel must
+name a commit: one that follows a branch would have to be fetched.
 """
 
 from __future__ import annotations
@@ -18,19 +21,30 @@ import json
 import os
 import shutil
 import tarfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..config import Config
 from ..engine import Engine
+from ..env.bundle import check_pinned_guix
 from ..errors import FwenvError
 from ..firmware.sources import find_cached, search_dirs, source_files
 from ..firmware.targets import Target, get_target
 from ..firmware.workspace import Workspace
 from ..fsutil import atomic_path, make_temp, remove, script, sha256_file
-from ..guix.daemon import CLIENT_UID, daemon_spec, guix_session
-from ..guix.options import IN_OUT, PackOptions, check_options, guix_argv, pack_mounts, pack_network
+from ..guix.channels import channels_in, read_forms
+from ..guix.daemon import CLIENT_UID, GuixSession, daemon_spec, guix_session, last_line
+from ..guix.options import (
+    IN_CHANNELS,
+    IN_OUT,
+    PackOptions,
+    check_options,
+    guix_argv,
+    pack_mounts,
+    pack_network,
+)
 from ..guix.pack import _builder_id, _run_guix, stage_inputs, store_volume
+from ..guix.provenance import parse_channels
 from ..guix.record import shown_path
 from ..plan import Runner
 from .preflight import check_version
@@ -50,8 +64,7 @@ def write_bundle(cfg: Config, runner: Runner, engine: Engine, builder: str, opts
     check_version(version)
     check_options(opts)
     if opts.time_machine:
-        raise FwenvError("release.bundle rebuilds with the builder image's own Guix: pass "
-                         "--no-time-machine (bundling a time-machine Guix is not supported)")
+        _check_pinned(opts)
     dest = bundle_path(cfg.output_dir, version)
     runner.show(f"# write {dest}: guix archive --export -r <pack derivation> <sources>, "
                 "inputs, docker save {builder}, firmware sources, SHA256SUMS")
@@ -63,7 +76,7 @@ def write_bundle(cfg: Config, runner: Runner, engine: Engine, builder: str, opts
         top = work / f"fwenv-bundle-{version}"
         (top / "store").mkdir(parents=True)
         os.chown(top / "store", CLIENT_UID, CLIENT_UID)
-        drv = _export_store(runner, engine, builder, opts, top / "store")
+        drv, pinned_guix = _export_store(runner, engine, builder, opts, top / "store")
         inputs = _copy_inputs(opts, top / "inputs")
         with runner.step(f"docker save {builder}"):
             engine.save_image(builder, top / "builder.tar")
@@ -74,6 +87,7 @@ def write_bundle(cfg: Config, runner: Runner, engine: Engine, builder: str, opts
                          "symlinks": list(opts.symlinks), "entry_point": opts.entry_point,
                          "guix_options": list(opts.guix_options), "name": opts.pack_name(),
                          **inputs},
+                "pinned_guix": pinned_guix,
                 "manifest_as_named": shown_path(cfg.root, Path(opts.manifest)),
                 "firmware": firmware}
         (top / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
@@ -87,8 +101,21 @@ def write_bundle(cfg: Config, runner: Runner, engine: Engine, builder: str, opts
             "derivation": drv}
 
 
+def _check_pinned(opts: PackOptions) -> None:
+    """Every channel names a commit: only then does time-machine find its Guix offline."""
+    assert opts.channels is not None
+    shown = shown_path(opts.root, Path(opts.channels))
+    parse_channels(Path(opts.channels), shown)  # the file reads, and commits are full
+    text = Path(opts.channels).read_text(encoding="utf-8")
+    for ch in channels_in(read_forms(text, shown, "fix the syntax")):
+        if ch.commit is None:
+            raise FwenvError(f"{shown}:{ch.line}: channel {ch.name or 'guix'} names no commit, "
+                             "so an air-gapped time-machine would have to fetch it: pin it "
+                             "(invoke guix.pin)")
+
+
 def _export_store(runner: Runner, engine: Engine, builder: str, opts: PackOptions,
-                  out: Path) -> str:
+                  out: Path) -> tuple[str, dict[str, str] | None]:
     volume = opts.store or store_volume(_builder_id(runner, engine, builder))
     engine.ensure_volume(volume, {"org.fwenv.role": "guix-store"})
     engine.ensure_volume(volume + "-var", {"org.fwenv.role": "guix-store"})
@@ -99,6 +126,7 @@ def _export_store(runner: Runner, engine: Engine, builder: str, opts: PackOption
             guix_session(engine, runner, spec) as s:
         stage_inputs(s)
         drv = _run_guix(s, guix_argv(opts, derivation_only=True), opts, shown, runner)
+        pinned = _pinned_guix(s, opts) if opts.time_machine else None
         _, listed = s.exec(["guile", "--no-auto-compile", "-c", _FOD, drv],
                            what="list the fixed-output derivations")
         fods = [ln.split() for ln in listed.splitlines() if ln.startswith("/gnu/store/")]
@@ -106,9 +134,22 @@ def _export_store(runner: Runner, engine: Engine, builder: str, opts: PackOption
             s.exec(["guix", "build", *sorted({d for d, _ in fods})],
                    what="guix build (the sources)",
                    fix="pack once where the sources can be downloaded, then bundle")
-        s.exec(["sh", "-c", _EXPORT, "sh", IN_OUT, drv, *sorted({o for _, o in fods})],
+        extra = [pinned["profile"]] if pinned else []
+        s.exec(["sh", "-c", _EXPORT, "sh", IN_OUT, drv, *extra, *sorted({o for _, o in fods})],
                user="root", what="guix archive --export")
-    return drv
+    return drv, pinned
+
+
+def _pinned_guix(s: GuixSession, opts: PackOptions) -> dict[str, str]:
+    """The Guix time-machine ran for channels.scm: `guix time-machine -C FILE` with no command
+    prints its cache entry (named by a hash of the commits), which links to the profile."""
+    assert opts.channels is not None
+    _, out = s.exec(["guix", "time-machine", "-C", f"{IN_CHANNELS}/{Path(opts.channels).name}"],
+                    what="guix time-machine (where the pinned Guix is)")
+    entry = last_line(out)
+    _, target = s.exec(["readlink", "-f", entry], what="readlink the time-machine cache entry")
+    return check_pinned_guix({"key": PurePosixPath(entry).name, "profile": target.strip()},
+                             "guix time-machine")
 
 
 def _copy_inputs(opts: PackOptions, dest: Path) -> dict[str, Any]:
