@@ -145,7 +145,8 @@ def test_release_dry_run_prints_the_plan_and_writes_no_release(tmp_path: Path, c
     result = release(cfg, runner, RecordingEngine(runner.show), opts)
     out = capsys.readouterr().out
     assert result["dry_run"] is True
-    assert out.count("guix pack -f docker") == 4  # -d and the build, twice
+    assert out.count("guix pack -f docker") == 2  # -d, twice
+    assert out.count("guix build --no-substitutes DERIVATION") == 2  # and its build, twice
     assert "guix repl -L /fwenv/load-path/0 -- /fwenv/sbom/query.scm" in out
     assert "docker push 127.0.0.1:5000/coreboot-build-env:7.0" in out
     assert "--detach-sign" in out

@@ -132,3 +132,22 @@ def test_pack_network_for_a_loopback_cache(tmp_path: Path) -> None:
 def test_serve_bad_input(opts: ServeOptions, said: str) -> None:
     with pytest.raises(FwenvError, match=said):
         check_serve(opts)
+
+
+def test_the_pack_is_built_from_its_derivation_with_the_build_options_only(tmp_path) -> None:
+    """`guix build DRV` after `guix pack -d`: the substitute, core and job settings and the
+    --guix-option values that change how it builds go along; those that shape the
+    derivation (--bootstrap, --no-grafts, --system) are already in DRV."""
+    from pathlib import Path
+
+    from fwenv.guix.options import PackOptions, build_argv
+
+    opts = PackOptions(manifest=Path("m.scm"), substitute_urls=("http://127.0.0.1:8080",),
+                       cores=2, jobs=1, guix_options=("--bootstrap", "--keep-failed",
+                                                      "--rounds=2", "--no-grafts",
+                                                      "--system=i686-linux", "-K"))
+    assert build_argv(opts, "/gnu/store/x.drv") == [
+        "guix", "build", "--substitute-urls=http://127.0.0.1:8080", "--cores=2", "--max-jobs=1",
+        "--keep-failed", "--rounds=2", "-K", "/gnu/store/x.drv"]
+    offline = PackOptions(manifest=Path("m.scm"), substitutes=False)
+    assert build_argv(offline, "D") == ["guix", "build", "--no-substitutes", "D"]

@@ -176,6 +176,31 @@ def guix_argv(opts: PackOptions, *, derivation_only: bool = False) -> list[str]:
     return ["guix", *pack]
 
 
+# `guix build` options that change how a derivation is built, not which one (Guix 1.5's
+# %standard-build-options and `guix build`'s own); the others in --guix-option shape the
+# derivation and go only to `guix pack -d`.
+BUILD_ONLY_OPTIONS = ("-K", "--keep-failed", "-k", "--keep-going", "--rounds", "--fallback",
+                      "--no-offload", "--no-build-hook", "--max-silent-time", "--timeout",
+                      "--debug", "--verbosity", "--check")
+
+
+def build_argv(opts: PackOptions, drv: str) -> list[str]:
+    """`guix build DRV`: builds the pack's derivation, as computed by `guix pack -d` (the pinned
+    Guix with time-machine), without evaluating the manifest again; the same pack as
+    guix_argv(opts) gives. The daemon builds; the builder's own client only asks it."""
+    argv = ["guix", "build"]
+    if not opts.substitutes:
+        argv.append("--no-substitutes")
+    elif opts.substitute_urls:
+        argv.append("--substitute-urls=" + " ".join(opts.substitute_urls))
+    if opts.cores:
+        argv.append(f"--cores={opts.cores}")
+    if opts.jobs:
+        argv.append(f"--max-jobs={opts.jobs}")
+    argv += [o for o in opts.guix_options if o.split("=", 1)[0] in BUILD_ONLY_OPTIONS]
+    return [*argv, drv]
+
+
 def pack_mounts(opts: PackOptions, out_dir: Path | None, volume: str | None) -> list[Mount]:
     """Inputs read-only under IN_HOST (stage-inputs.sh copies them for the client user), the
     work dir at IN_OUT, the store volumes."""

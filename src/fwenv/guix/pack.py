@@ -46,6 +46,7 @@ from .options import (
     IN_MANIFEST,
     IN_OUT,
     PackOptions,
+    build_argv,
     check_options,
     guix_argv,
     pack_mounts,
@@ -261,7 +262,6 @@ def _build_pack(runner: Runner, engine: Engine, builder_image: str,
         engine.ensure_volume(volume, {STORE_LABEL: STORE_ROLE})
         engine.ensure_volume(volume + "-var", {STORE_LABEL: STORE_ROLE})
 
-    argv = guix_argv(opts)
     shown_mf = shown_path(opts.root, Path(opts.manifest))
     if runner.dry_run:  # shown, never made: a dry run creates nothing
         work = out / f".{name}.PID.XXXX.tmp"
@@ -282,7 +282,7 @@ def _build_pack(runner: Runner, engine: Engine, builder_image: str,
         try:
             with runner.step(title), guix_session(engine, runner, spec) as s:
                 session.append(s)
-                result = _pack_in(s, opts, argv, shown_ch, shown_mf, runner)
+                result = _pack_in(s, opts, shown_ch, shown_mf, runner)
         except BaseException:
             if session and not runner.dry_run:  # Ctrl-C mid-stream: make sure it is gone
                 engine.remove_container(session[0].name)
@@ -315,23 +315,24 @@ def take_pack(packed: Path, tarball: Path) -> str:
                          "check who else can write to the builder's work dir") from None
 
 
-def _pack_in(s: GuixSession, opts: PackOptions, argv: list[str], shown_ch: str,
-             shown_mf: str, runner: Runner) -> dict[str, Any]:
-    """Inside the builder: stage inputs, check channels, guix version, derivation, build,
-    copy out."""
+def _pack_in(s: GuixSession, opts: PackOptions, shown_ch: str, shown_mf: str,
+             runner: Runner) -> dict[str, Any]:
+    """Inside the builder: stage inputs, check channels, guix version, derivation (`guix pack
+    -d`), the substitute plan, build that derivation, copy out."""
     stage_inputs(s)
     check_channels_syntax(s, opts, shown_ch)
     if runner.dry_run:  # show the commands
         s.exec(["guix", "--version"])
         s.exec(guix_argv(opts, derivation_only=True))
-        s.exec(argv)
+        s.exec(build_argv(opts, "DERIVATION"))
         version = drv = store_path = ""
         plan = None
     else:
         version = _guix_version(s)
         drv = _run_guix(s, guix_argv(opts, derivation_only=True), opts, shown_mf, runner)
         plan = plan_substitutes(s, opts, drv)
-        store_path = _run_guix(s, argv, opts, shown_mf, runner)
+        # the derivation just computed, built: the manifest is not evaluated a second time
+        store_path = _run_guix(s, build_argv(opts, drv), opts, shown_mf, runner)
     s.exec(["cp", "--dereference", store_path or "STORE_PATH", f"{IN_OUT}/pack"],
            what="copy the pack out of the container")
     return {"version": version, "drv": drv, "store_path": store_path,
