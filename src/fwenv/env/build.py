@@ -73,8 +73,8 @@ def build_environment(cfg: Config, runner: Runner, engine: Engine,
     with lock:
         if opts.bundle is not None:  # air-gapped: the bundle's builder, store and inputs
             top = unpack_bundle(cfg.output_dir, opts.bundle)
-            downloads = cfg.root / str(cfg.get("firmware.cache_dir", "cache")) / "downloads"
-            popts, image, meta = import_bundle(runner, engine, top, opts.pack, downloads)
+            firmware_cache = cfg.root / str(cfg.get("firmware.cache_dir", "cache"))
+            popts, image, meta = import_bundle(runner, engine, top, opts.pack, firmware_cache)
             builder = BuilderInfo(image, "", True)
         else:
             builder = ensure_builder(runner, engine, opts, bopts)

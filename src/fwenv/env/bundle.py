@@ -32,6 +32,8 @@ from ..plan import Runner
 _IMPORT = script("fwenv.guix", "bundle-import.sh")
 IN_BUNDLE = "/fwenv/bundle"
 _CACHE_KEY = re.compile(r"[0-9a-z]{52}")  # time-machine's: base32 of a sha256 of the commits
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+_SOURCE_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]*")  # e.g. coreboot_25.09+dfsg-1.dsc
 _STORE_ITEM = re.compile(r"/gnu/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+")
 
 
@@ -97,10 +99,10 @@ def check_sums(top: Path, shown: str) -> None:
 
 
 def import_bundle(runner: Runner, engine: Engine, top: Path, base: PackOptions,
-                  downloads: Path) -> tuple[PackOptions, str, dict[str, Any]]:
+                  firmware_cache: Path) -> tuple[PackOptions, str, dict[str, Any]]:
     """Load the builder, import the store archive into a fresh store volume (base.store, else
     a new name); the pack options that rebuild offline in it (where: base's root and output
-    dir), the builder image and the bundle's record. Firmware sources go to `downloads`."""
+    dir), the builder image and the bundle's record. Firmware sources go to `firmware_cache`."""
     meta = json.loads((top / "bundle.json").read_text())
     if meta.get("schema") != "fwenv-bundle/1":
         raise FwenvError(f"{top.name}: unknown bundle schema {meta.get('schema')!r}: "
@@ -109,6 +111,7 @@ def import_bundle(runner: Runner, engine: Engine, top: Path, base: PackOptions,
     pinned = meta.get("pinned_guix")
     if pinned is not None:
         pinned = check_pinned_guix(pinned, f"{top.name}/bundle.json")
+    firmware = firmware_items(meta, f"{top.name}/bundle.json")
     volume = base.store or "fwenv-guix-store-bundle-" + hashlib.sha256(
         (top / "SHA256SUMS").read_bytes()).hexdigest()[:8] + "-" + uuid.uuid4().hex[:6]
     if engine.volume_exists(volume):
@@ -128,7 +131,7 @@ def import_bundle(runner: Runner, engine: Engine, top: Path, base: PackOptions,
         s.exec(["sh", "-c", _IMPORT, "sh", CLIENT_USER, f"{IN_BUNDLE}/archive-key.pub",
                 f"{IN_BUNDLE}/store.nar", *((pinned["key"], pinned["profile"]) if pinned else ())],
                user="root", what="guix archive --import")
-    _place_firmware(downloads, top, meta)
+    _place_firmware(firmware_cache, top, firmware)
     p = meta["pack"]
     inputs = top / "inputs"
     opts = PackOptions(
@@ -144,13 +147,50 @@ def import_bundle(runner: Runner, engine: Engine, top: Path, base: PackOptions,
     return opts, builder, meta
 
 
-def _place_firmware(dest: Path, top: Path, meta: dict[str, Any]) -> None:
-    """The bundled firmware sources into the firmware download cache (checked by sha256)."""
+def firmware_items(meta: dict[str, Any], shown: str) -> list[tuple[str, str]]:
+    """The bundle's firmware sources as ("file", name) and ("git", commit), every name checked
+    before any path is made of it."""
+    items: list[tuple[str, str]] = []
     for f in meta.get("firmware", []):
-        if not (dest / f["file"]).exists():
+        kind, name = ("git", str(f.get("git"))) if "git" in f else ("file", str(f.get("file")))
+        if not (_COMMIT if kind == "git" else _SOURCE_FILE).fullmatch(name):
+            raise FwenvError(f"{shown}: firmware {kind} {name!r} is not a "
+                             f"{'40-hex commit' if kind == 'git' else 'file name'}: the bundle "
+                             "is damaged or altered; get it again")
+        items.append((kind, name))
+    return items
+
+
+def _place_firmware(cache: Path, top: Path, items: list[tuple[str, str]]) -> None:
+    """The bundled firmware sources into the firmware cache `cache`: source files into
+    downloads/ (firmware.build checks their sha256), a git checkout into coreboot/git/<commit>
+    (firmware.build checks its HEAD)."""
+    for kind, name in items:
+        if kind == "git":
+            _place_checkout(cache, top, name)
+            continue
+        dest = cache / "downloads"
+        if not (dest / name).exists():
             dest.mkdir(parents=True, exist_ok=True)
-            with atomic_path(dest / f["file"]) as tmp:
-                tmp.write_bytes((top / "firmware" / f["file"]).read_bytes())
+            with atomic_path(dest / name) as tmp:
+                tmp.write_bytes((top / "firmware" / name).read_bytes())
+
+
+def _place_checkout(cache: Path, top: Path, commit: str) -> None:
+    final = cache / "coreboot" / "git" / commit
+    if final.exists():
+        return  # firmware.build checks the checkout's HEAD
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(final, directory=True) as tmp, \
+            tarfile.open(top / "firmware" / "git" / f"{commit}.tar") as tar:
+        if any(m.name.split("/", 1)[0] != commit for m in tar.getmembers()):
+            raise FwenvError(f"{top.name}: git/{commit}.tar holds more than {commit}/: "
+                             "the bundle is damaged or altered; get it again")
+        tar.extractall(tmp, filter="data")
+        for p in (tmp / commit).iterdir():
+            os.rename(p, tmp / p.name)
+        (tmp / commit).rmdir()
+        os.chmod(tmp, 0o755)  # the firmware build user reads the checkout
 
 
 def drop_unpacked(top: Path) -> None:

@@ -4,9 +4,10 @@ Members (under fwenv-bundle-<V>/): store/store.nar — `guix archive --export -r
 derivation and the outputs of every fixed-output derivation in its closure (sources), signed
 by a key made for the bundle (store/archive-key.pub); inputs/ — the manifest, channels.scm and
 the Guile modules (-L); builder.tar — the builder image (`docker save`); firmware/ — the
-pinned source files of the smoke targets; bundle.json — how to pack again; SHA256SUMS over
-all of them. `invoke env.build --bundle FILE` (fwenv.env.bundle) checks the sums, imports the
-archive into a fresh store volume and packs again with the builder on --network=none.
+pinned source files of the smoke targets and their git checkouts (git/<commit>.tar);
+bundle.json — how to pack again; SHA256SUMS over all of them. `invoke env.build --bundle FILE`
+(fwenv.env.bundle) checks the sums, imports the archive into a fresh store volume and packs
+again with the builder on --network=none.
 
 A pack pinned by `guix time-machine` also bundles the pinned Guix: the profile time-machine
 built (or substituted) for channels.scm, with its closure, and the cache entry time-machine looks
@@ -28,7 +29,7 @@ from ..config import Config
 from ..engine import Engine
 from ..env.bundle import check_pinned_guix
 from ..errors import FwenvError
-from ..firmware.sources import find_cached, search_dirs, source_files
+from ..firmware.sources import find_cached, search_dirs, source_files, tree_dir
 from ..firmware.targets import Target, get_target
 from ..firmware.workspace import Workspace
 from ..fsutil import atomic_path, make_temp, remove, script, sha256_file
@@ -167,12 +168,17 @@ def _copy_inputs(opts: PackOptions, dest: Path) -> dict[str, Any]:
 
 
 def _copy_firmware(ws: Workspace, targets: list[Target], dest: Path) -> list[dict[str, str]]:
-    """The pinned source files of the smoke targets (Debian source packages, tarballs), from
-    the firmware caches; git and Heads sources are not bundled."""
+    """The pinned sources of the smoke targets, from the firmware caches: source files (Debian
+    source packages, tarballs) as they are, a git checkout (with its submodules) as one tar,
+    git/<commit>.tar. Heads boards are never smoke targets, so Heads trees are not bundled."""
     copied: list[dict[str, str]] = []
     for target in targets:
-        name = target.name
-        for pf in source_files(target.source) if target.source else []:
+        name, src = target.name, target.source
+        if src is not None and src.kind == "git":
+            if not any(c.get("git") == src.get("commit") for c in copied):
+                copied.append(_copy_checkout(ws, target, dest))
+            continue
+        for pf in source_files(src) if src else []:
             found = find_cached(pf, search_dirs(ws))
             if found is None:
                 raise FwenvError(f"{name}: {pf.name} is not in the firmware cache: run "
@@ -181,6 +187,21 @@ def _copy_firmware(ws: Workspace, targets: list[Target], dest: Path) -> list[dic
             shutil.copy2(found, dest / pf.name)
             copied.append({"target": name, "file": pf.name, "sha256": pf.sha256})
     return copied
+
+
+def _copy_checkout(ws: Workspace, target: Target, dest: Path) -> dict[str, str]:
+    assert target.source is not None
+    commit = str(target.source.get("commit"))
+    tree = tree_dir(ws, target.source)
+    if not (tree / ".git").exists():
+        raise FwenvError(f"{target.name}: no checkout of {target.source.get('url')} at "
+                         f"{commit[:12]} in the firmware cache: run `invoke firmware.fetch "
+                         f"--target {target.name}`, then bundle")
+    out = dest / "git" / f"{commit}.tar"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _tar(tree, out)  # members <commit>/..., owners and times normalized
+    return {"target": target.name, "git": commit, "file": f"git/{commit}.tar",
+            "sha256": sha256_file(out)}
 
 
 def _write_sums(top: Path) -> None:
