@@ -158,15 +158,7 @@ def guix_argv(opts: PackOptions, *, derivation_only: bool = False) -> list[str]:
     pack += [f"--symlink={s}" for s in opts.symlinks]
     if opts.format == "docker" and opts.entry_point:
         pack += [f"--entry-point={opts.entry_point}"]
-    if not opts.substitutes:
-        pack.append("--no-substitutes")
-    elif opts.substitute_urls:
-        pack.append("--substitute-urls=" + " ".join(opts.substitute_urls))
-    if opts.cores:
-        pack.append(f"--cores={opts.cores}")
-    if opts.jobs:
-        pack.append(f"--max-jobs={opts.jobs}")
-    pack += list(opts.guix_options)
+    pack += [*_build_settings(opts), *opts.guix_options]
     if derivation_only:
         pack.append("-d")
     if opts.time_machine:
@@ -188,7 +180,13 @@ def build_argv(opts: PackOptions, drv: str) -> list[str]:
     """`guix build DRV`: builds the pack's derivation, as computed by `guix pack -d` (the pinned
     Guix with time-machine), without evaluating the manifest again; the same pack as
     guix_argv(opts) gives. The daemon builds; the builder's own client only asks it."""
-    argv = ["guix", "build"]
+    return ["guix", "build", *_build_settings(opts),
+            *[o for o in opts.guix_options if o.split("=", 1)[0] in BUILD_ONLY_OPTIONS], drv]
+
+
+def _build_settings(opts: PackOptions) -> list[str]:
+    """Substitutes, cores and jobs, as both `guix pack` and `guix build` take them."""
+    argv = []
     if not opts.substitutes:
         argv.append("--no-substitutes")
     elif opts.substitute_urls:
@@ -197,8 +195,7 @@ def build_argv(opts: PackOptions, drv: str) -> list[str]:
         argv.append(f"--cores={opts.cores}")
     if opts.jobs:
         argv.append(f"--max-jobs={opts.jobs}")
-    argv += [o for o in opts.guix_options if o.split("=", 1)[0] in BUILD_ONLY_OPTIONS]
-    return [*argv, drv]
+    return argv
 
 
 def pack_mounts(opts: PackOptions, out_dir: Path | None, volume: str | None) -> list[Mount]:
