@@ -24,6 +24,20 @@ def test_guix_version_runs_in_builder(engine, builder_image):
     assert builder_image.endswith(":" + version)
 
 
+def test_guix_in_the_builder_trusts_the_system_certificates(engine, builder_image):
+    """Guix only recommends ca-certificates. Without them no HTTPS peer verifies:
+    time-machine's clone of Guix (guile-git) and the substitute servers (guile-gnutls) fail
+    on a networked user's first pack. Asked of Guix's own lookup of the system certificates,
+    and of the directory its downloads load CAs from."""
+    probe = ("(use-modules (guix git)) "
+             "(exit (if (honor-system-x509-certificates!) 0 1))")
+    code, out = engine.run(ContainerSpec(builder_image, ["guile", "-c", probe]))
+    assert code == 0, f"guix finds no system certificates: {out}"
+    code, out = engine.run(ContainerSpec(builder_image, [
+        "sh", "-c", "ls /etc/ssl/certs | grep -c '[.]pem$'"]))
+    assert code == 0 and int(out.strip()) > 100, out
+
+
 def test_image_records_its_inputs_and_tarball(engine, builder_build):
     img = engine.image(builder_build.image)
     labels = img.labels
