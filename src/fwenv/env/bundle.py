@@ -62,11 +62,7 @@ def unpack_bundle(output_dir: Path, bundle: Path) -> Path:
             top = next(iter(tops))
             base.mkdir(parents=True, exist_ok=True)  # only for what is a bundle
             with atomic_path(base / top, directory=True) as tmp:
-                tar.extractall(tmp, filter="data")
-                os.rename(tmp / top, tmp / ".top")
-                for p in (tmp / ".top").iterdir():
-                    os.rename(p, tmp / p.name)
-                (tmp / ".top").rmdir()
+                _extract_contents(tar, top, tmp)
                 check_sums(tmp, bundle.name)
     except tarfile.ReadError:
         raise FwenvError(f"{bundle.name} is not a tar archive: pass the file release.bundle "
@@ -75,6 +71,16 @@ def unpack_bundle(output_dir: Path, bundle: Path) -> Path:
         raise FwenvError(f"{bundle.name} cannot be unpacked ({e}): the bundle is damaged; "
                          "get it again") from None
     return base / top
+
+
+def _extract_contents(tar: tarfile.TarFile, top: str, dest: Path) -> None:
+    """Extract `tar`, whose members all sit under `top/` (checked by the caller), so that what
+    is in top/ lands in `dest` (the "data" filter: no absolute paths, links out or devices)."""
+    tar.extractall(dest, filter="data")
+    os.rename(dest / top, dest / ".top")  # a member of top/ named like top cannot collide
+    for p in (dest / ".top").iterdir():
+        os.rename(p, dest / p.name)
+    (dest / ".top").rmdir()
 
 
 def check_sums(top: Path, shown: str) -> None:
@@ -186,10 +192,7 @@ def _place_checkout(cache: Path, top: Path, commit: str) -> None:
         if any(m.name.split("/", 1)[0] != commit for m in tar.getmembers()):
             raise FwenvError(f"{top.name}: git/{commit}.tar holds more than {commit}/: "
                              "the bundle is damaged or altered; get it again")
-        tar.extractall(tmp, filter="data")
-        for p in (tmp / commit).iterdir():
-            os.rename(p, tmp / p.name)
-        (tmp / commit).rmdir()
+        _extract_contents(tar, commit, tmp)
         os.chmod(tmp, 0o755)  # the firmware build user reads the checkout
 
 
